@@ -1,0 +1,25 @@
+# Two commands set up and run everything: `make book` and `make test`.
+# Both create .venv from requirements.txt (exact pins, Python 3.11, CPU) when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv test book clean-book
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# onnx2tf calls the `onnxsim` executable: the venv's bin must be on PATH inside notebook kernels.
+book: $(STAMP)
+	PATH="$(BIN):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+
+clean-book:
+	rm -rf _build

@@ -1,0 +1,10 @@
+"""GTCRN-Micro: ultra-light speech enhancement from architecture to int8 on the ESP32-S3.
+
+The flat public API; each name says which chapter of the book explains it.
+"""
+
+from .config import AudioConfig, Config, ERBConfig, ModelConfig, MODEL_NAMES, get_config
+
+__version__ = "0.1.0"
+
+__all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__"]
