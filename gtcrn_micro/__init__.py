@@ -8,3 +8,26 @@ from .config import AudioConfig, Config, ERBConfig, ModelConfig, MODEL_NAMES, ge
 __version__ = "0.1.0"
 
 __all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__"]
+
+# chapter 2: architecture
+from .model import (  # noqa: E402
+    GTCRN,
+    MODEL_BUILDERS,
+    ProfileReport,
+    build_model,
+    plot_block_costs,
+    plot_receptive_field,
+    profile_model,
+    receptive_field_frames,
+)
+
+__all__ += [
+    "GTCRN",
+    "MODEL_BUILDERS",
+    "ProfileReport",
+    "build_model",
+    "plot_block_costs",
+    "plot_receptive_field",
+    "profile_model",
+    "receptive_field_frames",
+]

@@ -38,8 +38,26 @@ def _profile_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- train
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from .training.trainer import add_cli_arguments
+
+    add_cli_arguments(p)
+
+
+def _train_run(args: argparse.Namespace) -> int:
+    from .training.trainer import config_from_args, train
+
+    history = train(config_from_args(args))
+    if history:
+        best = max(history, key=lambda h: h["val_pesq"])
+        print(f"best validation PESQ {best['val_pesq']:.3f} at epoch {best['epoch']}; checkpoints in {args.out}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "profile": ("count parameters and multiply-accumulates (MACs) of a model", _profile_args, _profile_run),
+    "train": ("train a model on folders of speech and noise (resumes a killed run)", _train_args, _train_run),
 }
 
 

@@ -73,6 +73,8 @@ class ModelConfig:
     # micro-only switches (ignored by the reference model)
     compress_exponent: float = 1.0  # features |S|^c; 1.0 = raw (reference), 0.3 = compressed (micro)
     dual_path: str = "gru"  # "gru" (grouped GRUs) or "tcn" (dilated causal convs), micro only
+    intra_kernel_f: int = 5  # micro: the intra (within-frame) path is a depthwise conv over frequency
+    tcn_dilations: tuple[int, ...] = (1, 2, 4, 8)  # micro "tcn" dual path: causal time dilations
 
     @property
     def half(self) -> int:

@@ -1,0 +1,7 @@
+"""Data (chapter 3): on-the-fly mixtures of speech and noise, corpora on disk, downloads."""
+
+from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, find_audio, room_impulse_response,
+                     split_files, synthetic_noise)
+
+__all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "find_audio", "room_impulse_response",
+           "split_files", "synthetic_noise"]

@@ -1,0 +1,205 @@
+"""On-the-fly training mixtures: clean speech + noise at a random SNR and level (chapter 3).
+
+Every example is a pure function of ``(seed, epoch, index)``: the same triple always gives the
+same (noisy, clean) pair, whatever ran before. That makes training resumable exactly and
+validation sets fixed without storing any audio.
+
+Noise comes from recordings, and on a fraction of examples from synthetic sources (white, pink
+and brown noise, mains hum with harmonics, babble made of other utterances). A fraction of
+examples is reverberated with a simulated room impulse response; the target is then the speech
+with only the direct path and early reflections (the first 50 ms), so the model learns to remove
+late reverberation as well as noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from scipy.signal import fftconvolve, resample_poly
+
+__all__ = ["AUDIO_EXTENSIONS", "find_audio", "split_files", "AudioBank", "MixConfig", "MixtureDataset",
+           "synthetic_noise", "room_impulse_response"]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+
+def find_audio(*roots: str | Path) -> list[Path]:
+    """Every audio file under the given folders (recursively), sorted; a clear error if none."""
+    files: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if not root.exists():
+            raise FileNotFoundError(f"{root} does not exist; pass a folder that holds .wav or .flac files.")
+        files += [p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()]
+    if not files:
+        raise FileNotFoundError(f"No .wav/.flac files under {', '.join(map(str, roots))}.")
+    return sorted(files)
+
+
+def split_files(files: list[Path], val_fraction: float = 0.1, salt: str = "gtcrn-micro") -> tuple[list[Path], list[Path]]:
+    """Deterministic train/validation split by a hash of each file's name and parent folder.
+
+    A file lands in the same split on every machine and whatever other files exist, so the two
+    splits never share a file. (The development corpora publish no speaker ids for most files;
+    where a corpus has speaker folders, hash the folder instead to split by speaker.)
+    """
+    train, val = [], []
+    for f in files:
+        key = f"{salt}/{Path(f).parent.name}/{Path(f).name}".encode()
+        u = int(hashlib.sha1(key).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (val if u < val_fraction else train).append(f)
+    return train, val
+
+
+class AudioBank:
+    """Audio files held in memory as int16 (half the memory of float32), resampled to 16 kHz.
+
+    ``segment(rng, n)`` returns a random ``n``-sample float32 excerpt, looping short files.
+    """
+
+    def __init__(self, files: list[Path], sample_rate: int = 16_000, min_seconds: float = 0.5):
+        self.files, self.clips = [], []
+        for f in files:
+            wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
+            wav = wav.mean(axis=1)
+            if sr != sample_rate:
+                g = np.gcd(sr, sample_rate)
+                wav = resample_poly(wav, sample_rate // g, sr // g).astype(np.float32)
+            if len(wav) < min_seconds * sample_rate or not np.isfinite(wav).all() or np.abs(wav).max() < 1e-4:
+                continue  # too short, broken or silent: useless for training
+            self.files.append(Path(f))
+            self.clips.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
+        if not self.clips:
+            raise ValueError("None of the audio files is usable (all too short, silent or broken).")
+        self.sample_rate = sample_rate
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(c) for c in self.clips) / self.sample_rate
+
+    def segment(self, rng: np.random.Generator, n: int, index: int | None = None) -> np.ndarray:
+        """A random ``n``-sample excerpt (float32) of clip ``index`` (random clip if None)."""
+        clip = self.clips[rng.integers(len(self.clips)) if index is None else index]
+        if len(clip) < n:
+            clip = np.tile(clip, int(np.ceil(n / len(clip))) + 1)
+        start = rng.integers(0, len(clip) - n + 1)
+        return clip[start : start + n].astype(np.float32) / 32768.0
+
+
+def synthetic_noise(kind: str, n: int, rng: np.random.Generator, sample_rate: int = 16_000) -> np.ndarray:
+    """White, pink, brown noise or mains hum, ``n`` samples, unit RMS."""
+    if kind in ("white", "pink", "brown"):
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.maximum(np.fft.rfftfreq(n, 1 / sample_rate), 20.0)
+        spec /= {"white": 1.0, "pink": np.sqrt(f), "brown": f}[kind]
+        x = np.fft.irfft(spec, n)
+    elif kind == "hum":
+        t = np.arange(n) / sample_rate
+        f0 = rng.choice([50.0, 60.0])
+        x = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 8))
+        x = x + 0.05 * rng.standard_normal(n)
+    else:
+        raise ValueError(f"Unknown synthetic noise {kind!r}; use white, pink, brown or hum.")
+    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+
+
+def room_impulse_response(rng: np.random.Generator, rt60: float, sample_rate: int = 16_000) -> np.ndarray:
+    """A simulated room impulse response: a direct path then exponentially decaying noise.
+
+    The decay reaches -60 dB after ``rt60`` seconds; the first reflections start after 1-5 ms.
+    """
+    n = int(rt60 * sample_rate)
+    t = np.arange(n) / sample_rate
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # 6.9 = ln(1000): -60 dB at rt60
+    tail[: int(rng.uniform(0.001, 0.005) * sample_rate)] = 0.0
+    rir = rng.uniform(0.2, 0.6) * tail / (np.sqrt(np.sum(tail**2)) + 1e-12)
+    rir[0] = 1.0  # direct path
+    return rir.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """How training mixtures are drawn. Every range is uniform."""
+
+    segment_seconds: float = 2.0  # length of one example
+    snr_db: tuple[float, float] = (-5.0, 20.0)  # speech-to-noise ratio
+    level_db: tuple[float, float] = (-35.0, -15.0)  # RMS level of the noisy mixture (dBFS)
+    reverb_prob: float = 0.2  # fraction of examples in a simulated room
+    rt60: tuple[float, float] = (0.2, 0.8)  # reverberation time of those rooms (s)
+    early_ms: float = 50.0  # target keeps direct path + reflections up to this delay
+    synthetic_prob: float = 0.15  # fraction with synthetic noise (white/pink/brown/hum)
+    babble_prob: float = 0.1  # fraction with babble made of 3-6 other utterances
+    sample_rate: int = 16_000
+
+
+class MixtureDataset(torch.utils.data.Dataset):
+    """``dataset[i] -> (noisy, clean)``, each a float32 tensor of ``segment_seconds`` samples.
+
+    Deterministic in ``(seed, epoch, i)``; call :meth:`set_epoch` to draw a fresh set of
+    mixtures. ``length`` is how many examples one epoch has.
+    """
+
+    def __init__(self, speech: AudioBank, noise: AudioBank, length: int, cfg: MixConfig = MixConfig(),
+                 seed: int = 0, epoch: int = 0):
+        self.speech, self.noise, self.length, self.cfg, self.seed, self.epoch = speech, noise, length, cfg, seed, epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def mix(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Draw one (noisy, clean, info) example from ``rng``."""
+        c = self.cfg
+        n = int(round(c.segment_seconds * c.sample_rate))
+        clean = self.speech.segment(rng, n)
+        while np.sqrt(np.mean(clean**2)) < 1e-3:  # mostly silence: draw again
+            clean = self.speech.segment(rng, n)
+        info = {"snr_db": float(rng.uniform(*c.snr_db)), "level_db": float(rng.uniform(*c.level_db))}
+        if rng.random() < c.reverb_prob:
+            rir = room_impulse_response(rng, rng.uniform(*c.rt60), c.sample_rate)
+            early = rir.copy()
+            early[int(c.early_ms / 1000 * c.sample_rate):] = 0.0
+            reverberant = fftconvolve(clean, rir)[:n].astype(np.float32)
+            clean = fftconvolve(clean, early)[:n].astype(np.float32)
+            info["rt60"] = len(rir) / c.sample_rate
+        else:
+            reverberant = clean
+        u = rng.random()
+        if u < c.synthetic_prob:
+            kind = str(rng.choice(["white", "pink", "brown", "hum"]))
+            noise = synthetic_noise(kind, n, rng, c.sample_rate)
+        elif u < c.synthetic_prob + c.babble_prob:
+            kind = "babble"
+            noise = sum(self.speech.segment(rng, n) for _ in range(int(rng.integers(3, 7))))
+        else:
+            kind = "recorded"
+            noise = self.noise.segment(rng, n)
+        info["noise"] = kind
+        noise_rms = np.sqrt(np.mean(noise**2))
+        if noise_rms < 1e-6:  # a silent excerpt of a recording: fall back to pink noise
+            noise, noise_rms = synthetic_noise("pink", n, rng, c.sample_rate), 1.0
+        speech_rms = np.sqrt(np.mean(reverberant**2))
+        noise = noise * (speech_rms / noise_rms) * 10 ** (-info["snr_db"] / 20)
+        noisy = reverberant + noise
+        gain = 10 ** (info["level_db"] / 20) / (np.sqrt(np.mean(noisy**2)) + 1e-12)
+        peak = np.abs(noisy).max() * gain
+        if peak > 0.99:  # never clip: lower the level instead
+            gain *= 0.99 / peak
+        return (noisy * gain).astype(np.float32), (clean * gain).astype(np.float32), info
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        noisy, clean, _ = self.mix(rng)
+        return torch.from_numpy(noisy), torch.from_numpy(clean)
