@@ -8,7 +8,7 @@ What changes from the reference GTCRN, and why (the quantization-friendly rules 
 - Input features are power-law compressed (|S|^0.3 with the phase kept), so the graph sees bounded
   numbers; the ERB merge/split, the STFT and the complex mask multiply stay outside the integer graph.
 - Every PReLU is written ``relu(x) + a * (x - relu(x))``, per channel: stays integer in TFLite.
-- No LayerNorm (BatchNorm instead, folded at export); no grouped or dilated transposed conv.
+- No LayerNorm (BatchNorm instead, folded at export); no transposed conv at all (zero insertion + conv).
 - The intra (within-frame) path of each dual-path block is a depthwise + pointwise conv over
   frequency instead of a bidirectional GRU unrolled over 33 bins.
 - Every temporal memory is an explicit state: conv caches hold the last ``(k - 1) * d`` frames,
@@ -25,9 +25,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio.erb import ERB
+from ..audio.features import spec_features
 from ..config import Config, get_config
 
-__all__ = ["MicroGTCRN", "IntPReLU", "CachedConv2d", "StreamGRU"]
+__all__ = ["MicroGTCRN", "IntPReLU", "CachedConv2d", "StreamGRU", "UpConv"]
 
 State = dict[str, torch.Tensor]
 
@@ -90,8 +91,8 @@ class StreamGRU(nn.Module):
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (N,T,I), h (N,H) -> y (N,T,H), h_last (N,H)"""
         if x.shape[1] == 1:
-            h_new = self.cell(x[:, 0], h)  # (N,H)
-            return h_new[:, None], h_new
+            h_new = self.cell(x.reshape(x.shape[0], x.shape[2]), h)  # (N,H); reshape, not x[:, 0] (no GATHER)
+            return h_new.unsqueeze(1), h_new
         y, h_last = self.gru(x, h[None].contiguous())  # (N,T,H), (1,N,H)
         return y, h_last[0]
 
@@ -105,6 +106,28 @@ class ConvBN(nn.Sequential):
         if act:
             layers.append(IntPReLU(out_ch))
         super().__init__(*layers)
+
+
+class UpConv(nn.Module):
+    """Transposed conv along frequency, written as zero insertion + Conv2d.
+
+    Equal to ``nn.ConvTranspose2d(in, out, (1,k), stride=(1,s), padding=(0,k//2))`` with the kernel
+    flipped (a test checks it), but it converts to plain CONV_2D: onnx2tf 1.29 mis-converts this
+    transposed conv (a constant output), and TFLM's TRANSPOSE_CONV has no ESP-NN kernel.
+    (B,Cin,T,F) -> (B,Cout,T,s*(F-1)+1): 33 -> 65 -> 129.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_f: int, stride_f: int):
+        super().__init__()
+        self.stride = stride_f
+        self.conv = nn.Conv2d(in_ch, out_ch, (1, kernel_f), padding=(0, kernel_f // 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,Cin,T,F) -> (B,Cout,T,s*(F-1)+1)"""
+        B, C, T, Fq = x.shape
+        zeros = [torch.zeros_like(x)] * (self.stride - 1)
+        up = torch.stack([x, *zeros], dim=-1).reshape(B, C, T, self.stride * Fq)  # (B,C,T,s*F)
+        return self.conv(up[..., : self.stride * (Fq - 1) + 1])  # (B,Cout,T,s*(F-1)+1)
 
 
 class SFE(nn.Module):
@@ -138,7 +161,7 @@ class TRA(nn.Module):
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B,C,T,F), h (B,H) -> x * gate (B,C,T,F), h (B,H)"""
-        energy = x.pow(2).mean(dim=-1).transpose(1, 2)  # (B,T,C)
+        energy = (x * x).mean(dim=-1).transpose(1, 2)  # (B,T,C): x*x, not pow (no POW in int8 TFLM)
         a, h = self.gru(energy, h)  # (B,T,H)
         gate = torch.sigmoid(self.fc(a)).transpose(1, 2)  # (B,C,T)
         return x * gate.unsqueeze(-1), h  # (B,C,T,F)
@@ -259,10 +282,8 @@ class MicroGTCRN(nn.Module):
         self.dp = nn.ModuleList([DualPath(cfg) for _ in range(m.dp_blocks)])
         self.dec_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in reversed(m.dilations)])
         k, s = m.enc_kernel_f, m.enc_stride_f
-        self.dec2 = nn.Sequential(nn.ConvTranspose2d(C, C, (1, k), stride=(1, s), padding=(0, k // 2)),
-                                  nn.BatchNorm2d(C), IntPReLU(C))  # 33 -> 65
-        self.dec1 = nn.Sequential(nn.ConvTranspose2d(C, 2, (1, k), stride=(1, s), padding=(0, k // 2)),
-                                  nn.BatchNorm2d(2), nn.Tanh())  # 65 -> 129, mask in [-1, 1]
+        self.dec2 = nn.Sequential(UpConv(C, C, k, s), nn.BatchNorm2d(C), IntPReLU(C))  # 33 -> 65
+        self.dec1 = nn.Sequential(UpConv(C, 2, k, s), nn.BatchNorm2d(2), nn.Tanh())  # 65 -> 129, mask in [-1, 1]
 
     # ------------------------------------------------------------------ state
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -283,11 +304,7 @@ class MicroGTCRN(nn.Module):
     # ------------------------------------------------------------------ host parts
     def features(self, spec: torch.Tensor) -> torch.Tensor:
         """spec (B,257,T,2) -> compressed ERB features (B,3,T,129): [|S|^c, Re_c, Im_c]."""
-        c = self.cfg.model.compress_exponent
-        re, im = spec[..., 0].transpose(1, 2), spec[..., 1].transpose(1, 2)  # (B,T,257)
-        mag = torch.sqrt(re**2 + im**2 + 1e-12)  # (B,T,257)
-        scale = mag.pow(c - 1.0)  # |S|^(c-1): compresses the magnitude, keeps the phase
-        feat = torch.stack([mag * scale, re * scale, im * scale], dim=1)  # (B,3,T,257)
+        feat = spec_features(spec, self.cfg.model.compress_exponent)  # (B,3,T,257)
         return self.erb.bm(feat)  # (B,3,T,129)
 
     def apply_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,12 @@
-"""Figures for chapter 2 (architecture). Each function returns a matplotlib Figure.
+"""Figures for chapter 2 (architecture).
 
-matplotlib is imported inside the functions so that ``import gtcrn_micro`` stays light.
+Like chapter 1's plots, every function returns a :class:`~gtcrn_micro.audio.plots.PlotFigure`
+(no pyplot, no global state) that shows itself in notebooks.
 """
 
 from __future__ import annotations
 
+from ..audio.plots import new_figure
 from ..config import Config, get_config
 from .profile import ProfileReport, receptive_field_frames, receptive_field_taps
 
@@ -13,21 +15,20 @@ __all__ = ["plot_block_costs", "plot_receptive_field"]
 
 def plot_block_costs(report: ProfileReport):
     """Two horizontal bar charts side by side: trainable params and MMAC/s of each block."""
-    import matplotlib.pyplot as plt
-
     names = [b.name for b in report.blocks][::-1]  # first block on top
     params = [b.params for b in report.blocks][::-1]
     macs = [b.macs_per_second / 1e6 for b in report.blocks][::-1]
-    fig, (ax_p, ax_m) = plt.subplots(1, 2, figsize=(10, 0.32 * len(names) + 1.2), sharey=True)
+    fig, (ax_p, ax_m) = new_figure(1, 2, figsize=(10, 0.32 * len(names) + 1.2))
     ax_p.barh(names, params, color="tab:blue")
     ax_p.set_xlabel("trainable parameters")
     ax_p.set_title(f"params: {report.params:,} (+{report.fixed_params:,} fixed)")
     ax_m.barh(names, macs, color="tab:orange")
+    ax_m.sharey(ax_p)
+    ax_m.tick_params(labelleft=False)
     ax_m.set_xlabel("MMAC per second of audio")
     ax_m.set_title(f"compute: {report.macs_per_second / 1e6:.1f} MMAC/s")
     for ax in (ax_p, ax_m):
         ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
@@ -38,25 +39,23 @@ def plot_receptive_field(cfg: Config | None = None):
     Rows are layers (input at the bottom), columns are frames (0 = now, negative = past);
     lines join each frame to the frames its depthwise conv reads, traced back from the output.
     """
-    import matplotlib.pyplot as plt
-
     cfg = cfg or get_config("gtcrn")
     m = cfg.model
-    taps = receptive_field_taps(m.gt_kernel_t, m.dilations)  # taps[l]: offsets seen after l layers
+    # above[j]: past offsets, at j layers below the output, that reach the output frame
+    above = receptive_field_taps(m.gt_kernel_t, tuple(reversed(m.dilations)))
     depth = len(m.dilations)
-    span = max(taps[-1])
+    span = max(above[-1])
     rf = receptive_field_frames(cfg)
 
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.8 * depth))
-    # layer `row` (0 = input, depth = output); the output frame reads taps[-1] frames of the input
-    for row in range(depth + 1):
-        seen = {-t for t in taps[depth - row]}  # frames at this row that feed the output
+    fig, ax = new_figure(figsize=(10, 1.2 + 0.8 * depth))
+    for row in range(depth + 1):  # row 0 = input, row l = output of the l-th GTConvBlock
         xs = list(range(-span, 1))
         ax.scatter(xs, [row] * len(xs), s=18, color="lightgray", zorder=2)
-        ax.scatter(sorted(seen), [row] * len(seen), s=36, color="tab:blue", zorder=3)
+        seen = sorted(-t for t in above[depth - row])
+        ax.scatter(seen, [row] * len(seen), s=36, color="tab:blue", zorder=3)
         if row < depth:
-            d = m.dilations[depth - 1 - row]  # the conv between this row and the next one up
-            for top in {-t for t in taps[depth - row - 1]}:
+            d = m.dilations[row]  # the depthwise conv that reads this row
+            for top in (-t for t in above[depth - row - 1]):
                 for j in range(m.gt_kernel_t):
                     ax.plot([top - j * d, top], [row, row + 1], color="tab:blue", alpha=0.35, lw=1, zorder=1)
     labels = ["input"] + [f"GTConv d={d}" for d in m.dilations]
@@ -68,5 +67,4 @@ def plot_receptive_field(cfg: Config | None = None):
         f"Encoder convs see {span + 1} frames ({span} past); "
         f"encoder + decoder: {rf.frames} frames, {rf.ms:.0f} ms; GRUs: unbounded past"
     )
-    fig.tight_layout()
     return fig

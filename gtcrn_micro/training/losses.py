@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..audio.features import compress, magnitude
 from ..audio.stft import istft
 from ..config import AudioConfig
 
@@ -40,9 +41,8 @@ def hybrid_loss(est_spec: torch.Tensor, clean_spec: torch.Tensor, length: int,
                 weights: LossWeights = LossWeights(), audio: AudioConfig | None = None) -> dict[str, torch.Tensor]:
     """est_spec, clean_spec (B,F,T,2) -> dict of the loss terms and their weighted ``total``."""
     def compressed(spec):
-        mag = torch.sqrt(spec[..., 0] ** 2 + spec[..., 1] ** 2 + 1e-12)  # (B,F,T)
-        scale = mag.pow(weights.exponent - 1.0)  # |S|^(c-1)
-        return spec * scale.unsqueeze(-1), mag.pow(weights.exponent)  # (B,F,T,2), (B,F,T)
+        spec_c = compress(spec, weights.exponent)  # (B,F,T,2)
+        return spec_c, magnitude(spec_c)  # (B,F,T,2), (B,F,T)
 
     est_c, est_mag = compressed(est_spec)
     ref_c, ref_mag = compressed(clean_spec)

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio.mix import si_snr
+
 __all__ = ["si_snr", "pesq_wb", "stoi", "dnsmos", "score_pair", "METRICS"]
 
 METRICS = ("pesq", "stoi", "si_snr")
-
-
-def si_snr(ref: np.ndarray, est: np.ndarray, eps: float = 1e-12) -> float:
-    """Scale-invariant SNR in dB of ``est`` against ``ref`` (both 1-D, same length)."""
-    ref = np.asarray(ref, np.float64) - np.mean(ref)
-    est = np.asarray(est, np.float64) - np.mean(est)
-    target = np.dot(est, ref) / (np.dot(ref, ref) + eps) * ref
-    return float(10 * np.log10((np.dot(target, target) + eps) / (np.dot(est - target, est - target) + eps)))
 
 
 def pesq_wb(ref: np.ndarray, est: np.ndarray, sample_rate: int = 16_000) -> float:

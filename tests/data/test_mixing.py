@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from gtcrn_micro.audio.mix import si_snr
+from gtcrn_micro.data import AudioBank, MixConfig, MixtureDataset, find_audio, split_files, synthetic_noise
+
+
+@pytest.fixture(scope="module")
+def banks(corpus_dirs):
+    speech, noise = corpus_dirs
+    return AudioBank(find_audio(speech)), AudioBank(find_audio(noise))
+
+
+def test_snr_is_what_was_asked(banks):
+    # no reverb, recorded noise only: then noisy - clean is exactly the scaled noise
+    cfg = MixConfig(reverb_prob=0.0, synthetic_prob=0.0, babble_prob=0.0, snr_db=(-5, 20))
+    ds = MixtureDataset(*banks, length=20, cfg=cfg, seed=3)
+    for i in range(20):
+        rng = np.random.default_rng([ds.seed, ds.epoch, i])
+        noisy, clean, info = ds.mix(rng)
+        noise = noisy - clean
+        snr = 10 * np.log10(np.sum(clean.astype(np.float64) ** 2) / np.sum(noise.astype(np.float64) ** 2))
+        assert snr == pytest.approx(info["snr_db"], abs=0.01)
+        assert -5 <= info["snr_db"] <= 20
+
+
+def test_level_range_and_no_clipping(banks):
+    ds = MixtureDataset(*banks, length=30, seed=1)
+    for i in range(30):
+        noisy, clean = ds[i]
+        assert noisy.abs().max() <= 0.99 + 1e-6
+        level = 20 * np.log10(noisy.pow(2).mean().sqrt().item())
+        assert level <= -15 + 0.01
+
+
+def test_deterministic_in_seed_epoch_index(banks):
+    a = MixtureDataset(*banks, length=8, seed=5)
+    b = MixtureDataset(*banks, length=8, seed=5)
+    assert all((a[i][0] == b[i][0]).all() for i in range(8))
+    b.set_epoch(1)
+    assert not (a[0][0] == b[0][0]).all()
+    c = MixtureDataset(*banks, length=8, seed=6)
+    assert not (a[0][0] == c[0][0]).all()
+
+
+def test_reverberant_examples_keep_an_early_target(banks):
+    cfg = MixConfig(reverb_prob=1.0, synthetic_prob=0.0, babble_prob=0.0, snr_db=(30, 30))
+    ds = MixtureDataset(*banks, length=4, cfg=cfg, seed=0)
+    rng = np.random.default_rng(0)
+    noisy, clean, info = ds.mix(rng)
+    assert 0.2 <= info["rt60"] <= 0.8
+    # the late reverberation is in the input, not in the target: they differ by far more than the 30 dB noise
+    assert si_snr(clean, noisy) < 25
+
+
+def test_split_shares_no_file_and_is_stable(corpus_dirs):
+    files = find_audio(*corpus_dirs)
+    train, val = split_files(files, 0.3)
+    assert set(train).isdisjoint(val) and len(train) + len(val) == len(files)
+    assert len(val) > 0
+    train2, val2 = split_files(list(reversed(files)) + [files[0].with_name("new.wav")], 0.3)
+    assert set(val) <= set(val2)  # adding files never moves an existing file across the split
+
+
+def test_bad_folders_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_audio(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="No .wav/.flac"):
+        find_audio(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "brown", "hum"])
+def test_synthetic_noise_unit_rms(kind):
+    x = synthetic_noise(kind, 16000, np.random.default_rng(0))
+    assert x.shape == (16000,) and np.sqrt(np.mean(x**2)) == pytest.approx(1.0, rel=1e-3)

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+import torch
+
+import gtcrn_micro.training.trainer as trainer
+from gtcrn_micro.training import PRESETS, TrainConfig, load_checkpoint, train
+
+
+def tiny(corpus_dirs, out, **kw):
+    speech, noise = corpus_dirs
+    settings = dict(PRESETS["cpu-tiny"]) | dict(steps_per_epoch=6, checkpoint_every=2, val_items=2, val_seconds=1.0)
+    settings |= kw
+    return TrainConfig(model="micro", speech_dirs=[str(speech)], noise_dirs=[str(noise)], out_dir=str(out),
+                       progress=False, threads=1, **settings)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(corpus_dirs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run_a")
+    return train(tiny(corpus_dirs, out)), out
+
+
+def test_training_writes_checkpoints_log_and_plot(uninterrupted):
+    history, out = uninterrupted
+    assert [h["epoch"] for h in history] == [1, 2]
+    for name in ("last.pt", "best.pt", "train.log", "history.json", "curves.png", "train_config.json"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "history.json").read_text()) == history
+    assert {"train_loss", "val_loss", "val_pesq", "val_stoi", "val_si_snr", "lr"} <= set(history[0])
+
+
+def test_killed_run_resumes_exactly(uninterrupted, corpus_dirs, tmp_path, monkeypatch):
+    history_a, _ = uninterrupted
+    calls = {"n": 0}
+    real_loss = trainer.hybrid_loss
+
+    def dying_loss(*args, **kwargs):
+        calls["n"] += 1
+        # epoch 1: 6 training + 2 validation calls; call 12 is the 4th step of epoch 2, after its step-2 checkpoint
+        if calls["n"] == 12:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "hybrid_loss", dying_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(corpus_dirs, tmp_path))
+    monkeypatch.setattr(trainer, "hybrid_loss", real_loss)
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert (ckpt["epoch"], ckpt["step_in_epoch"]) == (1, 2)
+    history_b = train(tiny(corpus_dirs, tmp_path))
+    assert history_b[1]["train_loss"] == pytest.approx(history_a[1]["train_loss"], rel=1e-6)
+    assert history_b[1]["val_loss"] == pytest.approx(history_a[1]["val_loss"], rel=1e-6)
+
+
+def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
+    _, out = uninterrupted
+    with pytest.raises(ValueError, match="batch_size"):
+        train(tiny(corpus_dirs, out, batch_size=3))
+
+
+def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "last.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="corrupted"):
+        load_checkpoint(bad)
+    torch.save({"weights": 1}, bad)
+    with pytest.raises(ValueError, match="no model weights"):
+        load_checkpoint(bad)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_learning_rate_schedule_warms_up_then_decays():
+    cfg = TrainConfig(epochs=10, steps_per_epoch=100, warmup_steps=50)
+    f = [trainer.lr_factor(s, cfg) for s in range(1000)]
+    assert f[0] < f[25] < f[49] == pytest.approx(1.0)
+    assert f[500] < f[100] and f[-1] == pytest.approx(cfg.min_lr_ratio, abs=1e-3)
+
+
+def test_missing_data_folders_are_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="speech folder"):
+        train(TrainConfig(out_dir=str(tmp_path), progress=False))
