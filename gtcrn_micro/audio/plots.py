@@ -148,10 +148,10 @@ def plot_erb_filterbank(cfg=None):
         xlim=(0.0, audio.sample_rate / 2000.0),
         title=f"{erb.low_bins} low bins + {erb.high_bands} ERB bands = {erb.n_bands} features",
     )
-    widths = (fb > 0).sum(axis=1)  # (64,) bins touched by each band
+    widths = fb.sum(axis=1)  # (64,) effective width of each band in bins
     ax_w.bar(np.arange(erb.low_bins, erb.n_bands), widths, width=1.0, color="C1", label="ERB band")
     ax_w.bar(np.arange(erb.low_bins), np.ones(erb.low_bins), width=1.0, color="0.6", label="kept bin")
-    ax_w.set(xlabel="feature index", ylabel="STFT bins covered", title="bins per feature")
+    ax_w.set(xlabel="feature index", ylabel="bins pooled (sum of weights)", title="bins per feature")
     ax_w.legend(loc="upper left")
     return fig
 

@@ -4,11 +4,11 @@ Cost (``gtcrn`` preset, measured by :func:`gtcrn_micro.model.profile_model`, 62.
     trainable params    23,669     (paper: 23.67 K)
     fixed ERB weights   24,576     (2 x 192 x 64 filterbank, not trained)
     MACs per second     27.2 M     multiply-accumulates after folding BatchNorm
-    ptflops-style       33.0 M     the paper's "33.0 MMACs": also counts biases, BN, PReLU, and
-                                   stride-2 transposed convs at every output position
+    ptflops-style       32.9 M     counted like the paper's "33.0 MMACs" (ptflops): also counts
+                                   biases, BN, PReLU, and stride-2 transposed convs at every
+                                   output position
 Checked once against the reference ``gtcrn.py`` with the same random weights: outputs agree to
-1e-6 (decoder GTConvBlock
-kernels flipped, see :class:`~gtcrn_micro.model.blocks.GTConvBlock`).
+1e-6 (decoder GTConvBlock kernels flipped, see :class:`~gtcrn_micro.model.blocks.GTConvBlock`).
 
 The pipeline, for a (B,257,T,2) spectrum of 16 kHz audio (n_fft 512, hop 256)::
 

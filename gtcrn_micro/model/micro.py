@@ -125,8 +125,8 @@ class UpConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B,Cin,T,F) -> (B,Cout,T,s*(F-1)+1)"""
         B, C, T, Fq = x.shape
-        zeros = [torch.zeros_like(x)] * (self.stride - 1)
-        up = torch.stack([x, *zeros], dim=-1).reshape(B, C, T, self.stride * Fq)  # (B,C,T,s*F)
+        # zero insertion as a PAD (a concatenated zero tensor has an empty range, which 16x8 calibration rejects)
+        up = F.pad(x.reshape(B, C * T, Fq, 1), (0, self.stride - 1)).reshape(B, C, T, self.stride * Fq)  # (B,C,T,s*F)
         return self.conv(up[..., : self.stride * (Fq - 1) + 1])  # (B,Cout,T,s*(F-1)+1)
 
 

@@ -22,10 +22,11 @@ actually performs, after BatchNorm has been folded into the conv before it.
 ``ptflops_macs`` (``ptflops_macs_per_second``): the same forward pass counted the way the
 ``ptflops`` package counts module hooks, which is how the GTCRN paper reports "33.0 MMACs" (its
 ``gtcrn.py`` calls ``ptflops.get_model_complexity_info`` on a 63-frame, 1-second input). On top
-of the weight MACs it adds one per bias per output, 2 per element for each affine BatchNorm and
-LayerNorm, one per element for PReLU, and ``h + 6h`` elementwise plus ``6h`` bias operations per
-GRU step; it counts nothing for TRA's energy and gain, nor for the mask. We report it only to
-compare with published figures.
+of the weight MACs it adds one per bias per output, 2 per element for each affine BatchNorm, one
+per element for LayerNorm and PReLU, ``7h`` elementwise plus ``6h`` bias operations per GRU step,
+and it applies the conv rule to transposed convs (output positions times the whole kernel, about
+``stride`` times too many); it counts nothing for TRA's energy and gain, the mask, or tensor
+arithmetic outside modules. We report it only to compare with published figures.
 
 Everything in these models costs the same for every frame, so both tallies are divided by the
 number of frames run and multiplied by ``frames_per_second`` (62.5 for 16 kHz, hop 256).
@@ -126,10 +127,8 @@ def _gru_step_macs(mod: nn.Module, input_size: int, layers: int) -> tuple[int, i
     for layer in range(layers):
         i = input_size if layer == 0 else h * dirs
         macs += 3 * h * (i + h) + 2 * h
-        # ptflops' rnn_flops: both matmuls, then h + 3h + 3h elementwise, then both bias vectors.
-        # (ptflops reads only the first direction's weights, so it uses i = h for deeper layers.)
-        i_ptf = input_size if layer == 0 else h
-        ptf += 3 * h * (i_ptf + h) + 7 * h + (6 * h if mod.bias else 0)
+        # ptflops: both matmuls, then h + 3h + 3h elementwise, then both bias vectors
+        ptf += 3 * h * (i + h) + 7 * h + (6 * h if mod.bias else 0)
     return macs, ptf
 
 
@@ -152,7 +151,7 @@ def _count(mod: nn.Module, inputs: tuple, output) -> tuple[int, int]:
         macs = x.numel() * mod.out_features
         return macs, macs + (output.numel() if mod.bias is not None else 0)
     if isinstance(mod, nn.GRU):
-        steps = x.shape[0] * x.shape[1] if x.dim() == 3 else x.shape[0]  # batch x length (or length, unbatched)
+        steps = x.shape[0] * x.shape[1] if x.dim() == 3 else x.shape[0]  # batch x length, either order
         dirs = 2 if mod.bidirectional else 1
         macs, ptf = _gru_step_macs(mod, mod.input_size, mod.num_layers)
         return macs * steps * dirs, ptf * steps * dirs
@@ -161,7 +160,7 @@ def _count(mod: nn.Module, inputs: tuple, output) -> tuple[int, int]:
         macs, ptf = _gru_step_macs(mod, mod.input_size, 1)
         return macs * steps, ptf * steps
     if isinstance(mod, nn.LayerNorm):
-        return 3 * x.numel(), (2 if mod.elementwise_affine else 1) * x.numel()
+        return 3 * x.numel(), x.numel()  # ptflops looks for `affine`, which LayerNorm lacks: 1 per element
     if isinstance(mod, nn.BatchNorm1d | nn.BatchNorm2d):
         return 0, (2 if mod.affine else 1) * x.numel()
     if isinstance(mod, nn.PReLU):

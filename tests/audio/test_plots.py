@@ -72,6 +72,7 @@ def test_erb_filterbank_figure():
     assert len(ax_fb.lines) == 64
     assert "65 low bins + 64 ERB bands = 129" in ax_fb.get_title()
     assert len(ax_w.patches) == 129
+    assert sum(p.get_height() for p in ax_w.patches) == pytest.approx(257, rel=1e-5)  # every bin counted once
 
 
 def test_compression_figure():

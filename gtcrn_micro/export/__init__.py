@@ -1,0 +1,11 @@
+"""Export (chapter 6): the streaming step to ONNX, float / int8 / 16x8 TFLite, and TFLite Micro."""
+
+from .graph import StepGraph, export_onnx, record_trace, run_onnx_stream
+from .pipeline import export_model, load_step, snr_db
+from .runtime import TFLiteStep
+from .tflite import (KINDS, TFLM_OPS, ExportError, check_full_integer, check_tflm_ops, model_summary,
+                     onnx_to_saved_model, quantize, tflm_arena_bytes, tie_state_quantization)
+
+__all__ = ["StepGraph", "export_onnx", "record_trace", "run_onnx_stream", "export_model", "load_step", "snr_db",
+           "TFLiteStep", "KINDS", "TFLM_OPS", "ExportError", "check_full_integer", "check_tflm_ops", "model_summary",
+           "onnx_to_saved_model", "quantize", "tflm_arena_bytes", "tie_state_quantization"]

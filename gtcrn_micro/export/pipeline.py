@@ -1,0 +1,94 @@
+"""The whole export: torch -> ONNX -> onnx2tf -> float / int8 / 16x8 TFLite, each checked against the stage before.
+
+``export_model(model, out_dir, trace)`` writes ``step.onnx``, ``step_float.tflite``,
+``step_int8.tflite``, ``step_int16x8.tflite`` and ``report.json`` (parity SNRs, ops, sizes,
+arena bytes) into ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from .graph import StepGraph, export_onnx, run_onnx_stream
+from .runtime import TFLiteStep
+from .tflite import (KINDS, ExportError, check_full_integer, check_tflm_ops, model_summary, onnx_to_saved_model,
+                     quantize, tie_state_quantization)
+from .tflm_run import run_tflm_isolated
+
+__all__ = ["snr_db", "export_model", "load_step"]
+
+
+def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
+    """SNR (dB) of ``est`` against ``ref`` over all elements."""
+    ref, est = np.asarray(ref, np.float64), np.asarray(est, np.float64)
+    err = np.sum((ref - est) ** 2)
+    return float("inf") if err == 0 else float(10 * np.log10(np.sum(ref**2) / err))
+
+
+def load_step(path: str | Path, model: nn.Module, runtime: str = "litert") -> TFLiteStep:
+    """Open an exported step of ``model`` (for its shapes) in LiteRT or TFLM."""
+    graph = StepGraph(model)
+    shapes = graph.input_shapes()
+    mask_shape = (1, 2, 1, shapes["feat"][-1])
+    return TFLiteStep(path, shapes, mask_shape, runtime=runtime)
+
+
+def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndarray], kinds=KINDS,
+                 min_float_snr_db: float = 60.0, keep_saved_model: bool = False) -> dict:
+    """Export ``model``'s streaming step and check every stage; returns (and writes) the report.
+
+    ``trace``: from :func:`~gtcrn_micro.export.graph.record_trace` on real noisy speech; it is the
+    calibration data of the integer models and the reference of every parity check.
+    Raises :class:`ExportError` when ONNX or float TFLite drift from torch by more than
+    ``min_float_snr_db``, or when an integer model has float tensors, ops TFLM lacks, or states
+    whose input and output scales differ.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    graph = StepGraph(model)
+    ref = trace["mask"]
+    report: dict = {"inputs": graph.input_shapes(), "calibration_frames": int(len(ref))}
+
+    onnx_path = export_onnx(model, out / "step.onnx")
+    report["onnx_snr_db"] = snr_db(ref, run_onnx_stream(onnx_path, trace, graph.state_names))
+    if report["onnx_snr_db"] < min_float_snr_db:
+        raise ExportError(f"ONNX step differs from torch: {report['onnx_snr_db']:.1f} dB SNR.")
+
+    saved = onnx_to_saved_model(onnx_path, out / "saved_model", graph.input_names)
+    for kind in kinds:
+        path = out / f"step_{kind}.tflite"
+        if kind == "float":  # re-converted (not onnx2tf's own file) so that it carries the signature
+            path.write_bytes(quantize(saved, "float"))
+        else:
+            data = quantize(saved, kind, trace, graph.input_names)
+            data, retied = tie_state_quantization(data, graph.state_names, graph.output_names)
+            path.write_bytes(data)
+            check_full_integer(data)
+            report.setdefault("retied_states", {})[kind] = sorted(retied)
+        check_tflm_ops(path.read_bytes())
+        summary = model_summary(path.read_bytes())
+        entry = {"bytes": path.stat().st_size, "ops": summary["ops"], "n_ops": summary["n_ops"]}
+        step = load_step(path, model, "litert")
+        if step.integer and step.state_mismatches():
+            raise ExportError(f"{path.name}: state scales still differ for {step.state_mismatches()}.")
+        masks = step.stream(trace["feat"], trace["start"])
+        entry["snr_vs_torch_db"] = snr_db(ref, masks)
+        if kind == "float" and entry["snr_vs_torch_db"] < min_float_snr_db:
+            raise ExportError(f"Float TFLite differs from torch: {entry['snr_vs_torch_db']:.1f} dB SNR.")
+        try:
+            tflm = run_tflm_isolated(path, graph.input_shapes(), step.want["mask"], trace["feat"], trace["start"])
+            entry["tflm_arena_bytes"], tflm_masks = tflm["arena_bytes"], tflm["masks"]
+            entry["tflm_identical_to_litert"] = bool(np.array_equal(tflm_masks, masks))
+            entry["tflm_snr_vs_torch_db"] = snr_db(ref, tflm_masks)
+        except ExportError as err:
+            entry["tflm_error"] = str(err)
+        report[kind] = entry
+    if not keep_saved_model:
+        shutil.rmtree(saved, ignore_errors=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    return report
