@@ -4,30 +4,11 @@ Run from anywhere: ``.venv/bin/python scripts/make_ch01_notebook.py``. Edit the 
 in the notebook, so that the two never drift.
 """
 
-from pathlib import Path
+from notebook_tools import Chapter
 
-import nbformat as nbf
+ch = Chapter("01_signals_and_features", "ch01")
 
-INSTALL = """# Colab only: install the pinned package (hidden in the book)
-import sys
-if "google.colab" in sys.modules:
-    !git clone -q --depth 1 https://github.com/gtcrn-micro/gtcrn-micro /content/gtcrn-micro && pip install -q -r /content/gtcrn-micro/requirements.txt"""
-
-cells = []
-
-
-def md(text):
-    cells.append(nbf.v4.new_markdown_cell(text.strip("\n")))
-
-
-def code(text, tags=None):
-    cell = nbf.v4.new_code_cell(text.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    cells.append(cell)
-
-
-md("""
+ch.md("""
 # Signals and features
 
 A speech enhancer never sees a waveform directly. GTCRN looks at short overlapping frames of the
@@ -45,9 +26,9 @@ at a time, with the functions of the `gtcrn_micro` package.
 - the model input, `(B, 3, T, 129)`, and a slider to hear and see other SNRs.
 """)
 
-code(INSTALL, tags=["remove-cell"])
+ch.install()
 
-code("""
+ch.code("""
 import ipywidgets as widgets
 import torch
 from IPython.display import Audio, display
@@ -55,18 +36,18 @@ from IPython.display import Audio, display
 import gtcrn_micro as gm
 """)
 
-md("""
+ch.md("""
 ## Speech and noise
 
 The package ships three short clean speech clips and three noise clips (16 kHz, mono; their
 sources and licenses are in `gtcrn_micro/assets/samples/SOURCES.md`).
 """)
 
-code("""
+ch.code("""
 gm.list_samples()
 """)
 
-code("""
+ch.code("""
 cfg = gm.get_config("micro")  # the int8-friendly preset; its audio settings equal GTCRN's
 sample_rate = cfg.audio.sample_rate
 clean = gm.load_sample("speech_en_1")  # (L,) float32 in [-1, 1]
@@ -74,36 +55,36 @@ noise = gm.load_sample("noise_wind")
 clean.shape, noise.shape, clean.dtype, sample_rate
 """)
 
-md("""
+ch.md("""
 The signal-to-noise ratio compares the power of the speech with the power of the noise:
 $\\mathrm{SNR} = 10 \\log_{10}(P_\\text{clean} / P_\\text{noise})$ dB. `mix_at_snr` scales the noise
 (looped or cropped to the speech's length) so that the mix has exactly the SNR you ask for. At
 5 dB the speech is only about three times as strong as the noise.
 """)
 
-code("""
+ch.code("""
 noisy, scaled_noise = gm.mix_at_snr(clean, noise, snr_db=5.0, rng=0)  # (L,), (L,)
 gm.snr_db(clean, noisy)
 """)
 
-md("""
+ch.md("""
 Listen to the clean clip, then the noisy one.
 """)
 
-code("""
+ch.code("""
 display(Audio(clean, rate=sample_rate), Audio(noisy, rate=sample_rate))
 """)
 
-code("""
+ch.code("""
 gm.plot_waveform({"noisy": noisy, "clean": clean}, sample_rate, title="5 dB SNR")
 """)
 
-md("""
+ch.md("""
 *Figure 1.1: the clean speech and the same speech with wind noise at 5 dB SNR. In the waveform the
 noise hides the quieter parts of the speech; the spectrogram below separates them much better.*
 """)
 
-md("""
+ch.md("""
 ## The STFT
 
 The STFT cuts the waveform into frames of `n_fft = 512` samples (32 ms) every `hop_length = 256`
@@ -113,49 +94,49 @@ zeros in front, so frame `t` ends exactly at the end of the `t`-th block of 256 
 is what a streaming device sees, one hop at a time. There are `T = ceil(L / 256) + 1` frames.
 """)
 
-code("""
+ch.code("""
 spec = gm.stft(noisy, cfg.audio)  # (B,F,T,2): real and imaginary parts last
 spec.shape, gm.n_frames(len(noisy), cfg.audio)
 """)
 
-md("""
+ch.md("""
 The same square-root Hann window is used to analyse and to resynthesise. Its square is a Hann
 window, and two Hann windows shifted by half their length add up to exactly one:
 """)
 
-code("""
+ch.code("""
 w = gm.window(cfg.audio)  # (512,) periodic sqrt-Hann
 overlap = w[:256] ** 2 + w[256:] ** 2  # what overlap-add sums at every sample
 overlap.min().item(), overlap.max().item()
 """)
 
-md("""
+ch.md("""
 So windowing twice and overlap-adding gives the waveform back. The check, live, on the noisy clip:
 """)
 
-code("""
+ch.code("""
 wav_back = gm.istft(spec, len(noisy), cfg.audio)  # (B,L)
 (wav_back[0] - torch.from_numpy(noisy)).abs().max().item()
 """)
 
-md("""
+ch.md("""
 The error is at the level of float32 rounding. The price of this framing is latency: an output
 sample is final only when both frames that overlap it have been added, so the STFT and iSTFT
 together delay the signal by one frame, `n_fft` samples = 32 ms (16 ms to fill a block, 16 ms to
 wait for the next frame). The model adds nothing to that if it only looks at past frames.
 """)
 
-code("""
+ch.code("""
 gm.plot_spectrograms({"clean": clean, "noisy, 5 dB": noisy}, cfg)
 """)
 
-md("""
+ch.md("""
 *Figure 1.2: magnitude spectrograms (dB, one colour scale) of the clean and the noisy clip. Speech
 shows up as harmonics and formants with gaps between words; the wind fills the low frequencies
 everywhere. A mask that keeps the speech bins and attenuates the rest is what the model learns.*
 """)
 
-md("""
+ch.md("""
 ## ERB bands: 257 bins become 129 features
 
 Our ears resolve low frequencies finely and high frequencies coarsely. GTCRN follows them: it keeps
@@ -164,29 +145,29 @@ spaced evenly on the ERB (equivalent rectangular bandwidth) scale. That halves t
 the network works on, and with it most of its cost.
 """)
 
-code("""
+ch.code("""
 gm.plot_erb_filterbank(cfg)
 """)
 
-md("""
+ch.md("""
 *Figure 1.3: left, the 64 triangular ERB filters over the high bins; the grey region holds the 65
 low bins that are kept unchanged. Right, how many STFT bins each of the 129 features pools (the
 sum of its weights): one for each low bin, growing to five and a half for the highest bands.*
 """)
 
-md("""
+ch.md("""
 The `ERB` module applies the filterbank: `bm` (band merging) maps the last axis from 257 to 129,
 `bs` (band splitting) maps it back.
 """)
 
-code("""
+ch.code("""
 erb = gm.ERB(cfg)
 mag = gm.magnitude(spec).transpose(1, 2)  # (B,T,257)
 bands = erb.bm(mag)  # (B,T,129)
 mag.shape, bands.shape, erb.bs(bands).shape
 """)
 
-md("""
+ch.md("""
 `bs` is not the inverse of `bm`. `bm` sums the bins of each band, and `bs` spreads each band value
 back over its bins with weights that add up to one per bin. So the low bins come back exactly,
 the high bins of a spectrum do not, but a value that is constant across the bands, like the
@@ -194,7 +175,7 @@ gain of a mask, passes through `bs` unchanged. That is how the model uses it: it
 over 129 features, and `bs` stretches the mask back to 257 bins.
 """)
 
-code("""
+ch.code("""
 back = erb.bs(bands)  # (B,T,257)
 low_error = (back - mag)[..., :65].abs().max().item()
 high_error = ((back - mag)[..., 65:].norm() / mag[..., 65:].norm()).item()
@@ -202,7 +183,7 @@ flat_mask_error = (erb.bs(torch.full((1, 129), 0.7)) - 0.7).abs().max().item()
 low_error, high_error, flat_mask_error
 """)
 
-md("""
+ch.md("""
 ## Power-law compression
 
 Speech magnitudes span about 100 dB: loud vowels near the top, quiet consonants and the gaps
@@ -212,47 +193,47 @@ $S \\mapsto |S|^c \\, S / |S|$, multiplies every range in dB by $c$: with $c = 0
 30 dB. The reference GTCRN uses raw magnitudes ($c = 1$); our `micro` preset uses $c = 0.3$.
 """)
 
-code("""
+ch.code("""
 gm.plot_compression(spec, exponents=(1.0, 0.5, 0.3))
 """)
 
-md("""
+ch.md("""
 *Figure 1.4: left, the compression curves $|S|^c$; right, the distribution of the magnitudes of
 the noisy clip after compression. With $c = 0.3$ the values crowd into a band less than a third
 as wide.*
 """)
 
-md("""
+ch.md("""
 What that means for int8: scale the largest magnitude to 127 and count the bins that fall below
 one quantization step, i.e. become zero.
 """)
 
-code("""
+ch.code("""
 for c in (1.0, 0.3):
     mag_c = gm.magnitude(gm.compress(spec, c))  # (B,F,T)
     lost = (mag_c < mag_c.max() / 127).float().mean().item()
     print(f"c = {c}: largest {mag_c.max().item():6.2f}, bins below one int8 step: {lost:.0%}")
 """)
 
-md("""
+ch.md("""
 Finally the model input: `spec_features` stacks the compressed magnitude, real and imaginary
 parts, `[|S|, Re, Im]`, as three channels, and `bm` pools each channel into the 129 ERB features.
 """)
 
-code("""
+ch.code("""
 feat = gm.spec_features(spec, cfg.model.compress_exponent)  # (B,3,T,257)
 x = erb.bm(feat)  # (B,3,T,129): what the network sees
 feat.shape, x.shape, round(x.abs().max().item(), 2)
 """)
 
-md("""
+ch.md("""
 ## Try other SNRs
 
 Move the slider to remix the clip at another SNR, then look at the spectrogram and listen. The
 static book shows the 5 dB default; run the notebook in Jupyter or Colab to get the slider.
 """)
 
-code("""
+ch.code("""
 def show_mix(snr_db=5.0):
     noisy, _ = gm.mix_at_snr(clean, noise, snr_db, rng=0)  # (L,)
     display(gm.plot_spectrogram(noisy, cfg, title=f"noisy at {snr_db:g} dB SNR"), Audio(noisy, rate=sample_rate))
@@ -261,17 +242,17 @@ def show_mix(snr_db=5.0):
 show_mix(5.0)
 """)
 
-md("""
+ch.md("""
 *Figure 1.5: the noisy clip at 5 dB SNR, where the slider below starts.*
 """)
 
-code("""
+ch.code("""
 # not run when the book is built (tag skip-execution): executing widget cells headless can hang nbclient
 slider = widgets.FloatSlider(value=5.0, min=-5.0, max=20.0, step=2.5, description="SNR (dB)")
 widgets.interact(show_mix, snr_db=slider);
 """, tags=["skip-execution"])
 
-md("""
+ch.md("""
 ## Summary
 
 - `load_audio` and `load_sample` give 16 kHz mono float32 waveforms and say what they changed;
@@ -285,14 +266,4 @@ md("""
 Chapter 2 builds the network that turns these `(B, 3, T, 129)` features into a mask.
 """)
 
-for i, cell in enumerate(cells):
-    cell["id"] = f"ch01-{i:02d}"  # stable ids: regenerating the notebook gives no spurious diff
-
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-out = Path(__file__).resolve().parents[1] / "book" / "01_signals_and_features.ipynb"
-nbf.validate(nb)
-nbf.write(nb, out)
-print(f"wrote {out} ({len(cells)} cells)")
+ch.write()

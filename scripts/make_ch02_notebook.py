@@ -4,31 +4,11 @@ Run from anywhere: ``.venv/bin/python scripts/make_ch02_notebook.py``. Edit the 
 in the notebook, so that the two never drift.
 """
 
-from pathlib import Path
+from notebook_tools import Chapter
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+ch = Chapter("02_architecture", "ch02")
 
-INSTALL = """# Colab only: install the pinned package (hidden in the book)
-import sys
-if "google.colab" in sys.modules:
-    !git clone -q --depth 1 https://github.com/gtcrn-micro/gtcrn-micro /content/gtcrn-micro && pip install -q -r /content/gtcrn-micro/requirements.txt"""
-
-cells = []
-
-
-def md(text):
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text, tags=None):
-    cell = new_code_cell(text.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    cells.append(cell)
-
-
-md("""
+ch.md("""
 # Architecture
 
 GTCRN (Rong et al., ICASSP 2024) enhances speech with about 24 thousand trainable parameters and a
@@ -49,9 +29,9 @@ real spectrum so that you can see what goes in and what comes out.
   model: the reason the next model, `micro`, looks different.
 """)
 
-code(INSTALL, tags=["remove-cell"])
+ch.install()
 
-code("""
+ch.code("""
 import pandas as pd
 import torch
 
@@ -59,7 +39,7 @@ import gtcrn_micro as gm
 from gtcrn_micro.model import DPGRNN, SFE, TRA, channel_shuffle
 """)
 
-md("""
+ch.md("""
 ## The whole model at a glance
 
 GTCRN works on the STFT of 16 kHz audio (chapter 1): 257 frequency bins per 16 ms frame, real and
@@ -89,19 +69,19 @@ proper, from features to mask) and `apply_mask`. Later chapters stream `core` fr
 export only `core` to an integer graph. Every width, kernel and dilation comes from the config.
 """)
 
-code("""
+ch.code("""
 cfg = gm.get_config("gtcrn")
 torch.manual_seed(0)
 model = gm.build_model(cfg).eval()  # untrained: chapter 3 trains it
 cfg.model
 """)
 
-md("""
+ch.md("""
 One second of noisy speech (a shipped clip mixed with wind noise at 5 dB SNR, as in chapter 1)
 goes through the three stages:
 """)
 
-code("""
+ch.code("""
 clean = gm.load_sample("speech_en_1")
 noise = gm.load_sample("noise_wind")
 noisy, _ = gm.mix_at_snr(clean, noise, snr_db=5.0, rng=0)
@@ -114,7 +94,7 @@ with torch.no_grad():
 {"spec": tuple(spec.shape), "features": tuple(feat.shape), "mask": tuple(mask.shape), "enhanced": tuple(enh.shape)}
 """)
 
-md("""
+ch.md("""
 ## ERB: 257 bins become 129 bands
 
 The features are the magnitude and the real and imaginary parts of the spectrum, raw (no
@@ -123,13 +103,13 @@ into 64 bands with fixed triangular weights (chapter 1). Those 24,576 weights ar
 are never trained.
 """)
 
-code("""
+ch.code("""
 feat_257 = gm.spec_features(spec)  # (B,3,T,257): [|S|, Re, Im], uncompressed
 feat_129 = model.erb.bm(feat_257)  # (B,3,T,129)
 tuple(feat_257.shape), tuple(feat_129.shape), torch.equal(feat_129, feat)
 """)
 
-md("""
+ch.md("""
 ## SFE: subband feature extraction
 
 A 129-band input is narrow context for a band: SFE stacks every band with its left and right
@@ -137,18 +117,18 @@ neighbours along the channel axis (like `nn.Unfold` with a `(1, 3)` kernel). It 
 and costs no multiplies; the convolution after it gets a wider view for free.
 """)
 
-code("""
+ch.code("""
 sfe = SFE(cfg.model.sfe_kernel)
 x = sfe(feat)  # (B,9,T,129): channel 3*c + j is feature c shifted by j - 1 bands
 tuple(x.shape)
 """)
 
-code("""
+ch.code("""
 # |S| of band f-1, f and f+1 now sit side by side as channels 0, 1 and 2
 torch.equal(x[:, 0, :, 1:], feat[:, 0, :, :-1]), torch.equal(x[:, 1], feat[:, 0]), torch.equal(x[:, 2, :, :-1], feat[:, 0, :, 1:])
 """)
 
-md("""
+ch.md("""
 ## ConvBlock: halve the frequency axis
 
 The encoder starts with two ConvBlocks: a `(1, 5)` convolution with stride 2 along frequency,
@@ -156,7 +136,7 @@ BatchNorm and PReLU. They only look along frequency (kernel height 1), so they a
 construction. 129 bands become 65, then 33; the second block uses 2 groups to halve its weights.
 """)
 
-code("""
+ch.code("""
 conv1, conv2 = model.encoder.blocks["conv1"], model.encoder.blocks["conv2"]
 with torch.no_grad():
     h1 = conv1(x)  # (B,16,T,65)
@@ -164,7 +144,7 @@ with torch.no_grad():
 tuple(h1.shape), tuple(h2.shape), conv2.conv
 """)
 
-md("""
+ch.md("""
 ## GTConvBlock: grouped temporal convolution
 
 The GTConvBlock is where the model looks back in time. It splits the 16 channels into two halves.
@@ -174,30 +154,30 @@ so frame `t` sees frames `t`, `t - d` and `t - 2d`), a 1x1 convolution back to 8
 TRA. The second half passes untouched. A channel shuffle then interleaves the two halves.
 """)
 
-code("""
+ch.code("""
 gt = model.encoder.blocks["gtconv2"]  # dilation 2
 with torch.no_grad():
     y = gt(h2)  # (B,16,T,33)
 tuple(y.shape), gt.depth_conv, gt.pad_frames
 """)
 
-md("""
+ch.md("""
 The shuffle, on labelled channels: processed channels (0 to 3) and untouched ones (10 to 13)
 alternate, so the next block's first half holds both kinds.
 """)
 
-code("""
+ch.code("""
 processed = torch.arange(4).view(1, 4, 1, 1)
 untouched = torch.arange(10, 14).view(1, 4, 1, 1)
 channel_shuffle(processed, untouched).flatten().tolist()
 """)
 
-code("""
+ch.code("""
 # in the real block, the odd channels are exactly the untouched second half
 torch.equal(y[:, 1::2], h2[:, 8:])
 """)
 
-md("""
+ch.md("""
 ## TRA: temporal recurrent attention
 
 TRA gives each channel a gain between 0 and 1 per frame. It measures the channel's energy in the
@@ -206,7 +186,7 @@ sigmoid. The GRU carries a hidden state from frame to frame: `forward` takes the
 and returns the new one, which is what a streaming model needs.
 """)
 
-code("""
+ch.code("""
 tra = TRA(channels=cfg.model.half, hidden=cfg.model.tra_hidden_factor * cfg.model.half)
 h = h2[:, :8]  # (B,8,T,33): one half of a feature map
 with torch.no_grad():
@@ -215,7 +195,7 @@ gain = (out / h)[..., 0]  # (B,8,T): one gain per channel and frame
 tuple(out.shape), tuple(state.shape), round(gain.min().item(), 3), round(gain.max().item(), 3)
 """)
 
-code("""
+ch.code("""
 # the same result in two chunks, the state handed on: the first step towards streaming
 with torch.no_grad():
     first, s = tra(h[:, :, :20])
@@ -223,7 +203,7 @@ with torch.no_grad():
 (torch.cat([first, second], dim=2) - out).abs().max().item()
 """)
 
-md("""
+ch.md("""
 ## DPGRNN: dual-path grouped GRU
 
 At the bottleneck (16 channels x 33 bands), two dual-path blocks model context in both
@@ -235,19 +215,19 @@ features are split into 2 groups, each with its own GRU of half the width, which
 weights.
 """)
 
-code("""
+ch.code("""
 dp = model.dpgrnn1
 with torch.no_grad():
     z = dp(y)  # (B,16,T,33)
 tuple(z.shape), dp.intra_rnn.rnns[0], dp.inter_rnn.rnns[0]
 """)
 
-code("""
+ch.code("""
 # where DPGRNN's parameters go: the two LayerNorms over (33, 16) hold half of them
 pd.Series({name: p.numel() for name, p in dp.named_parameters()}).groupby(lambda n: n.split(".")[0]).sum()
 """)
 
-md("""
+ch.md("""
 ## Decoder and complex mask
 
 The decoder mirrors the encoder: GTConvBlocks with dilations 5, 2, 1, then two transposed
@@ -259,21 +239,21 @@ multiplies the noisy spectrum as a complex number: it can scale each bin and als
 phase.
 """)
 
-code("""
+ch.code("""
 with torch.no_grad():
     mask_257 = model.erb.bs(mask)  # (B,2,T,257)
     enh_again = model.mask(mask_257, spec.permute(0, 3, 2, 1))  # (B,2,T,257)
 tuple(mask_257.shape), (mask.min().item(), mask.max().item()), torch.equal(enh_again.permute(0, 3, 2, 1), enh)
 """)
 
-md("""
+ch.md("""
 ## Causal, as a streaming model must be
 
 No output frame may depend on a later input frame. Replace the second half of the input by
 other noise: the first half of the output does not move.
 """)
 
-code("""
+ch.code("""
 t0 = spec.shape[2] // 2
 other = spec.clone()
 other[:, :, t0:] = torch.randn_like(other[:, :, t0:])
@@ -282,7 +262,7 @@ with torch.no_grad():
 changed[:t0].max().item(), changed[t0:].min().item() > 0
 """)
 
-md("""
+ch.md("""
 ## What it costs
 
 `profile_model` runs the model once on one second of audio with hooks on every layer. It counts
@@ -294,7 +274,7 @@ mask). The last column counts the way the `ptflops` package does, which is how t
 convolutions at every output position.
 """)
 
-code("""
+ch.code("""
 report = gm.profile_model(model)
 blocks = pd.DataFrame(report.to_dict()["blocks"]).set_index("name")
 blocks["MMAC/s"] = blocks.pop("macs_per_second") / 1e6
@@ -302,23 +282,23 @@ blocks["ptflops MMAC/s"] = blocks.pop("ptflops_macs_per_second") / 1e6
 blocks.round(2)
 """)
 
-code("""
+ch.code("""
 {"params": report.params, "fixed_params": report.fixed_params,
  "MMAC/s": report.macs_per_second / 1e6, "ptflops MMAC/s": report.ptflops_macs_per_second / 1e6}
 """)
 
-code("""
+ch.code("""
 gm.plot_block_costs(report)
 """)
 
-md("""
+ch.md("""
 *Figure 2.1: trainable parameters (left) and MMAC per second of audio (right) of each block.
 The two DPGRNNs hold over a third of the parameters (half of it in LayerNorm scales and shifts)
 and nearly a third of the compute; the six GTConvBlocks take another third. The fixed ERB
 matrices cost nearly as much as a DPGRNN in MACs but have no trainable weights.*
 """)
 
-md("""
+ch.md("""
 ## How far back it looks
 
 The depthwise convolutions of the encoder's GTConvBlocks use dilations 1, 2 and 5 with a kernel
@@ -326,16 +306,16 @@ of 3 frames. Stacked, they see 1 + 2 x (1 + 2 + 5) = 17 frames, with no hole in 
 decoder's mirror doubles the look-back.
 """)
 
-code("""
+ch.code("""
 rf = gm.receptive_field_frames(cfg)
 rf
 """)
 
-code("""
+ch.code("""
 gm.plot_receptive_field(cfg)
 """)
 
-md("""
+ch.md("""
 *Figure 2.2: which past frames reach the current output frame (right) through the encoder's
 dilated, causal GTConvBlocks. Each row is the output of one block; lines join a frame to the three
 frames its depthwise convolution reads. Through the convolutions alone the model sees 33 frames
@@ -343,7 +323,7 @@ frames its depthwise convolution reads. Through the convolutions alone the model
 future.*
 """)
 
-md("""
+ch.md("""
 ## What will be hard for int8 and TensorFlow Lite Micro
 
 Everything above runs in float PyTorch. To run it on the ESP32-S3 with the accelerated int8
@@ -351,11 +331,11 @@ kernels, the network must become a full-integer TFLite graph that TFLite Micro c
 frame at a time. Several parts of GTCRN stand in the way:
 """)
 
-code("""
+ch.code("""
 sorted({type(m).__name__ for m in model.modules()} - {"GTCRN", "Encoder", "Decoder", "ModuleDict", "ModuleList"})
 """)
 
-md("""
+ch.md("""
 - **GRUs.** TFLite Micro has no GRU operator. Each GRU must be unrolled into linear layers,
   sigmoids and tanhs for one frame, with its hidden state as an explicit input and output of the
   step graph. The intra GRU is worse: it is bidirectional over 33 bands, so one frame unrolls
@@ -374,18 +354,18 @@ md("""
   vector carried from step to step, with the same int8 scale on the way in and out.
 """)
 
-code("""
+ch.code("""
 band_mag = feat[:, 0]  # (B,T,129): |S| in ERB bands, as the network sees it
 f"largest {band_mag.max().item():.1f}, smallest {band_mag.min().item():.1e}, range {20 * torch.log10(band_mag.max() / band_mag.min()).item():.0f} dB"
 """)
 
-md("""
+ch.md("""
 The next model, `micro`, keeps GTCRN's structure and cost class but changes exactly these parts:
 compressed features, explicit states, no LayerNorm, no grouped transposed convolutions, and the
 ERB, STFT and complex mask kept outside the integer graph.
 """)
 
-md("""
+ch.md("""
 ## Summary
 
 - `gm.build_model("gtcrn")` builds the reference GTCRN from the config; `features`, `core` and
@@ -399,13 +379,4 @@ md("""
   model and a full-integer TFLite Micro model.
 """)
 
-for i, cell in enumerate(cells):
-    cell.id = f"ch02-{i:02d}"  # stable ids: regenerating gives the same file
-nb = new_notebook(cells=cells)
-nb.metadata = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
-out = Path(__file__).resolve().parents[1] / "book" / "02_architecture.ipynb"
-nbformat.write(nb, out)
-print("wrote", out, len(cells), "cells")
+ch.write()

@@ -5,3 +5,6 @@ from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, fin
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "find_audio", "room_impulse_response",
            "split_files", "synthetic_noise"]
+from .corpora import VBD_TEST_URLS, download_voicebank, paired_files  # noqa: E402
+
+__all__ += ["VBD_TEST_URLS", "download_voicebank", "paired_files"]

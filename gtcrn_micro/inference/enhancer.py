@@ -1,0 +1,331 @@
+"""Enhancing audio with a trained model: ``load_enhancer(...).enhance(wav)`` (chapter 3).
+
+An :class:`Enhancer` turns a (L,) 16 kHz mono float32 waveform into an enhanced waveform of the
+same length. How it computes that is its *backend*, looked up by name in :data:`BACKENDS`:
+
+- ``torch``: the offline model on the whole clip at once (stft -> model -> istft).
+- ``stream``, ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` are registered by the
+  streaming and export stages with :func:`register_backend`; until then asking for them is a
+  clear error.
+
+Weights come from an explicit checkpoint (a ``.pt`` file written by ``gtcrn-micro train``) or, when
+none is given, from the checkpoint shipped inside the package, ``gtcrn_micro/checkpoints/{model}.pt``.
+Input files are only read; :func:`enhance_path` refuses to write over them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..audio.io import SILENCE_PEAK, AudioError, AudioNotice, check_audio, load_audio, save_audio
+from ..config import MODEL_NAMES, get_config
+from ..data.mixing import AUDIO_EXTENSIONS, find_audio
+
+__all__ = [
+    "BACKENDS",
+    "PLANNED_BACKENDS",
+    "NO_MODEL",
+    "Enhancer",
+    "EnhanceError",
+    "FileResult",
+    "MissingCheckpointError",
+    "enhance_path",
+    "plan_outputs",
+    "load_enhancer",
+    "register_backend",
+    "resolve_checkpoint",
+    "shipped_checkpoint",
+]
+
+SAMPLE_RATE = get_config().audio.sample_rate  # 16 kHz
+NO_MODEL = "none"  # load_enhancer("none"): pass the input through unchanged (scores the noisy input)
+
+# A backend factory takes (model name, checkpoint path or None) and returns
+# (run, source): ``run`` maps a checked (L,) float32 16 kHz waveform to (L,) float32, and
+# ``source`` says which file the weights came from.
+Run = Callable[[np.ndarray], np.ndarray]
+BackendFactory = Callable[[str, "str | Path | None"], "tuple[Run, Path | None]"]
+
+# Backends that later stages of the pipeline register; named here so that asking for one early
+# says where it comes from instead of "unknown".
+PLANNED_BACKENDS: dict[str, str] = {
+    "stream": "the streaming stage (frame-by-frame model with explicit state)",
+    "tflite-float": "the export stage (float TensorFlow Lite model)",
+    "tflite-int8": "the export stage (full-integer int8 TensorFlow Lite model)",
+    "tflite-int16x8": "the export stage (int16 activations, int8 weights TensorFlow Lite model)",
+}
+
+
+class EnhanceError(ValueError):
+    """A model, checkpoint or backend that cannot enhance audio; the message says what to do."""
+
+
+class MissingCheckpointError(FileNotFoundError):
+    """No checkpoint given and none shipped with the package for this model."""
+
+
+# ---------------------------------------------------------------- checkpoints
+def _shipped_dir():
+    """Folder of the checkpoints shipped inside the package (a Traversable)."""
+    return resources.files("gtcrn_micro") / "checkpoints"
+
+
+def shipped_checkpoint(model: str) -> Path | None:
+    """Path of the checkpoint shipped for ``model`` (``gtcrn_micro/checkpoints/{model}.pt``), or None."""
+    entry = _shipped_dir() / f"{model}.pt"
+    if not entry.is_file():
+        return None
+    with resources.as_file(entry) as path:  # a real file for a source checkout or an installed wheel
+        return Path(path)
+
+
+def resolve_checkpoint(model: str, checkpoint: str | Path | None = None) -> Path:
+    """The checkpoint to use: ``checkpoint`` if given, else the shipped one; a clear error if neither."""
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.exists():
+            raise FileNotFoundError(f"Checkpoint {path} does not exist; check the --checkpoint path.")
+        return path
+    path = shipped_checkpoint(model)
+    if path is None:
+        raise MissingCheckpointError(
+            f"No checkpoint for model {model!r} ships with the package yet (gtcrn_micro/checkpoints/{model}.pt): "
+            f"train one with `gtcrn-micro train --model {model} --speech DIR --noise DIR --out runs/{model}` "
+            f"and pass it with --checkpoint runs/{model}/best.pt."
+        )
+    return path
+
+
+# ---------------------------------------------------------------- backends
+def _identity_backend(model: str, checkpoint) -> tuple[Run, None]:
+    return (lambda wav: wav.copy()), None
+
+
+def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
+    """Offline torch model: the whole clip in one pass, stft -> model -> istft."""
+    import torch
+
+    from ..audio.stft import istft, stft
+    from ..model import build_model
+    from ..training.trainer import load_checkpoint
+
+    path = resolve_checkpoint(model, checkpoint)
+    ckpt = load_checkpoint(path)  # clear errors for missing, corrupted or foreign files
+    trained_for = ckpt.get("model_name")
+    if trained_for is not None and trained_for != model:
+        raise EnhanceError(
+            f"Checkpoint {path} was trained for model {trained_for!r}, not {model!r}; pass --model {trained_for}."
+        )
+    saved_cfg, cfg = ckpt.get("model_config"), asdict(get_config(model))
+    if isinstance(saved_cfg, dict) and isinstance(saved_cfg.get("model"), dict):
+        differ = sorted(k for k, v in saved_cfg["model"].items() if k in cfg["model"] and cfg["model"][k] != v)
+        if differ:
+            raise EnhanceError(
+                f"Checkpoint {path} was trained with other {model!r} settings ({', '.join(differ)}); "
+                "use the package version it was trained with, or re-train it."
+            )
+    net = build_model(model)
+    try:
+        net.load_state_dict(ckpt["model"])
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise EnhanceError(f"Checkpoint {path} does not fit model {model!r} ({first}); check --model.") from None
+    net.eval()
+
+    @torch.inference_mode()
+    def run(wav: np.ndarray) -> np.ndarray:
+        spec = stft(torch.from_numpy(wav))  # (1,257,T,2)
+        est = net(spec)  # (1,257,T,2)
+        return istft(est, len(wav))[0].numpy()  # (L,)
+
+    return run, path
+
+
+BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend}
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make ``load_enhancer(..., backend=name)`` use ``factory(model, checkpoint) -> (run, source)``."""
+    BACKENDS[name] = factory
+
+
+# ---------------------------------------------------------------- the enhancer
+@dataclass
+class Enhancer:
+    """``enhance(wav (L,)) -> enh (L,)``: 16 kHz mono float32 in, same length out.
+
+    Made by :func:`load_enhancer`; ``model``, ``backend`` and ``checkpoint`` say what it runs.
+    """
+
+    model: str
+    backend: str
+    checkpoint: Path | None
+    run: Run = field(repr=False)
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def label(self) -> str:
+        """Short name for tables: ``micro/torch``, or ``noisy input`` for the pass-through."""
+        return "noisy input" if self.model == NO_MODEL else f"{self.model}/{self.backend}"
+
+    def enhance(self, wav, *, name: str = "audio") -> np.ndarray:
+        """Enhance a (L,) waveform at 16 kHz (numpy array or torch tensor). Returns (L,) float32.
+
+        Raises :class:`~gtcrn_micro.audio.AudioError` for a wrong shape, no samples or NaN/Inf
+        samples (use :func:`~gtcrn_micro.audio.load_audio` to read files at any rate and channel
+        count). Silent input comes back as the same silence.
+        """
+        wav = check_audio(wav, self.sample_rate, name=name, expected_rate=self.sample_rate)  # (L,)
+        if float(np.max(np.abs(wav))) < SILENCE_PEAK:
+            return wav.copy()  # nothing to enhance; skip the model so silence stays silence
+        enh = np.asarray(self.run(np.ascontiguousarray(wav)), dtype=np.float32)  # (L,)
+        if enh.shape != wav.shape:
+            raise EnhanceError(
+                f"{name}: the {self.backend} backend returned {enh.shape} samples for an input of {wav.shape}; "
+                "this is a bug in the backend, please report it."
+            )
+        if not np.isfinite(enh).all():
+            raise EnhanceError(
+                f"{name}: the {self.label} model returned NaN or Inf samples; the checkpoint is probably broken "
+                "(re-train it or use another --checkpoint)."
+            )
+        return enh
+
+    def enhance_file(self, src: str | Path, dst: str | Path) -> "FileResult":
+        """Read ``src`` (any rate, any channels), enhance it, write ``dst`` at 16 kHz.
+
+        Notices about the input (resampled, mixed down, silent, clipped) are returned in the
+        result instead of being printed. Refuses to write over ``src``.
+        """
+        src, dst = Path(src), Path(dst)
+        if dst.resolve() == src.resolve():
+            raise EnhanceError(f"{dst} is the input file itself; write the enhanced audio somewhere else.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AudioNotice)
+            wav = load_audio(src, self.sample_rate)  # (L,)
+            t0 = time.perf_counter()
+            enh = self.enhance(wav, name=src.name)  # (L,)
+            took = time.perf_counter() - t0
+            save_audio(dst, enh, self.sample_rate)
+        notices = [str(w.message) for w in caught if issubclass(w.category, AudioNotice)]
+        return FileResult(src, dst, len(wav) / self.sample_rate, took, notices)
+
+
+@dataclass
+class FileResult:
+    """What :meth:`Enhancer.enhance_file` did with one file; ``error`` is set if it failed."""
+
+    src: Path
+    dst: Path | None
+    seconds: float = 0.0  # audio duration
+    compute_seconds: float = 0.0  # time the model took
+    notices: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        if self.error:  # the message usually names the file already
+            return f"error: {self.error}" if self.src.name in self.error else f"{self.src}: error: {self.error}"
+        speed = self.seconds / self.compute_seconds if self.compute_seconds > 0 else float("inf")
+        return f"{self.src} -> {self.dst} ({self.seconds:.2f} s of audio, {speed:.0f}x real time)"
+
+
+def load_enhancer(model: str = "micro", checkpoint: str | Path | None = None, backend: str = "torch") -> Enhancer:
+    """An :class:`Enhancer` for a model preset (``micro``, ``gtcrn``) run by ``backend``.
+
+    ``checkpoint``: a checkpoint file, or None for the one shipped in
+    ``gtcrn_micro/checkpoints/{model}.pt``. ``model="none"`` gives a pass-through that returns
+    its input, to score the noisy input the same way as a model.
+    """
+    if model == NO_MODEL:
+        run, source = _identity_backend(model, None)
+        return Enhancer(NO_MODEL, "none", source, run)
+    if model not in MODEL_NAMES:
+        raise EnhanceError(f"Unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)} (or {NO_MODEL!r}).")
+    if backend not in BACKENDS:
+        available = ", ".join(sorted(BACKENDS))
+        if backend in PLANNED_BACKENDS:
+            raise EnhanceError(
+                f"Backend {backend!r} is not available yet: it comes with {PLANNED_BACKENDS[backend]}; "
+                f"available now: {available}."
+            )
+        raise EnhanceError(f"Unknown backend {backend!r}: choose one of {available}.")
+    run, source = BACKENDS[backend](model, checkpoint)
+    return Enhancer(model, backend, source, run)
+
+
+# ---------------------------------------------------------------- files and folders
+def _output_for_file(src: Path, output: Path) -> Path:
+    if output.is_dir() or not output.suffix:
+        return output / f"{src.stem}.wav"
+    if output.suffix.lower() not in AUDIO_EXTENSIONS:
+        raise EnhanceError(
+            f"{output}: cannot write audio with suffix {output.suffix!r}; use one of {', '.join(AUDIO_EXTENSIONS)}."
+        )
+    return output
+
+
+def plan_outputs(input: str | Path, output: str | Path) -> list[tuple[Path, Path]]:
+    """(source, destination) pairs for :func:`enhance_path`, checked before anything is written.
+
+    A file goes to ``output`` (a file name, or a folder: then ``output/<name>.wav``). A folder's
+    audio files (recursively) go to ``output/<same relative path>.wav``. Refuses an output that
+    is the input, and two inputs that would be written to the same file.
+    """
+    src, out = Path(input), Path(output)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist; pass an audio file or a folder of audio files.")
+    if src.is_file():
+        return [(src, _output_for_file(src, out))]
+    if out.exists() and not out.is_dir():
+        raise EnhanceError(f"{out} is a file, but the input {src} is a folder; pass a folder as OUTPUT.")
+    if out.resolve() == src.resolve():
+        raise EnhanceError(f"OUTPUT {out} is the input folder itself; pass another folder so no input is overwritten.")
+    out_resolved = out.resolve()
+    files = [f for f in find_audio(src) if out_resolved not in f.resolve().parents]  # skip earlier outputs
+    if not files:
+        raise FileNotFoundError(f"No .wav/.flac/.ogg files under {src} (outside {out}).")
+    plan = [(f, out / f.relative_to(src).with_suffix(".wav")) for f in files]
+    seen: dict[Path, Path] = {}
+    for f, d in plan:
+        if d in seen:
+            raise EnhanceError(
+                f"{seen[d].name} and {f.name} would both be written to {d}; rename one of them first."
+            )
+        seen[d] = f
+    return plan
+
+
+def enhance_path(
+    input: str | Path,
+    output: str | Path,
+    enhancer: Enhancer,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Enhance an audio file or every audio file in a folder; see :func:`plan_outputs` for names.
+
+    A single file that cannot be read raises its :class:`~gtcrn_micro.audio.AudioError`. In a
+    folder, a bad file is reported in its :class:`FileResult` (``error``) and the others are
+    still enhanced. ``on_file`` is called after each file (the CLI prints a line).
+    """
+    plan = plan_outputs(input, output)
+    single = Path(input).is_file()
+    results = []
+    for src, dst in plan:
+        try:
+            result = enhancer.enhance_file(src, dst)
+        except (AudioError, EnhanceError, OSError) as err:
+            if single:
+                raise
+            result = FileResult(src, None, error=str(err))
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+    return results
