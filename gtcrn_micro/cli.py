@@ -55,9 +55,176 @@ def _train_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- enhance
+def _print_notices(notices: list[str]) -> None:
+    for note in notices:
+        print(f"  note: {note}", file=sys.stderr)
+
+
+def _enhancer_args(p: argparse.ArgumentParser, *, allow_none: bool) -> None:
+    from .inference import BACKENDS, NO_MODEL, PLANNED_BACKENDS
+
+    models = MODEL_NAMES + ((NO_MODEL,) if allow_none else ())
+    extra = f"; {NO_MODEL!r} passes the noisy input through, to score it alone" if allow_none else ""
+    p.add_argument("--model", choices=models, default="micro", help=f"model preset (default micro){extra}")
+    p.add_argument("--backend", default="torch", metavar="NAME",
+                   help=f"how the model runs: {', '.join(sorted(BACKENDS))} (later stages add "
+                        f"{', '.join(PLANNED_BACKENDS)}); default torch")
+    p.add_argument("--checkpoint", metavar="PATH", default=None,
+                   help="checkpoint file (.pt from `gtcrn-micro train`); default: the one shipped with the package")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="CPU threads for torch (default 1: plenty for these small models, and fast on a busy machine)")
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    if n < 1:
+        raise CLIError(f"--threads is {n}; pass 1 or more.")
+    torch.set_num_threads(n)
+
+
+def _enhance_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="an audio file, or a folder of audio files (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file (or folder) for a file INPUT; output folder for a folder INPUT "
+                        "(created if missing; same names with .wav); never the input itself")
+    _enhancer_args(p, allow_none=False)
+
+
+def _enhance_run(args: argparse.Namespace) -> int:
+    from .inference import enhance_path, load_enhancer, plan_outputs
+
+    plan_outputs(args.input, args.output)  # refuse bad INPUT/OUTPUT before loading a model
+    _set_threads(args.threads)
+    enhancer = load_enhancer(args.model, args.checkpoint, args.backend)
+
+    def report(result) -> None:
+        print(result.line(), flush=True)
+        _print_notices(result.notices)
+
+    try:
+        results = enhance_path(args.input, args.output, enhancer, on_file=report)
+    except OSError as err:
+        raise CLIError(str(err)) from None
+    failed = [r for r in results if r.error]
+    if failed:
+        raise CLIError(f"{len(failed)} of {len(results)} files could not be enhanced (see the lines above); "
+                       f"the others were written to {args.output}.")
+    return 0
+
+
+# ---------------------------------------------------------------- evaluate
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--noisy", required=True, metavar="DIR", help="folder of noisy files")
+    p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean files with the same names")
+    _enhancer_args(p, allow_none=True)
+    p.add_argument("--json", metavar="FILE", default=None, help="write per-file scores and means to this JSON file")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N pairs (sorted by name)")
+    p.add_argument("--dnsmos", action="store_true", help="also DNSMOS OVRL/SIG/BAK of the enhanced audio (slower)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _evaluate_run(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .inference import evaluate_pairs, load_enhancer, summary_table
+
+    _set_threads(args.threads)
+    enhancer = load_enhancer(args.model, args.checkpoint, args.backend)
+    result = evaluate_pairs(args.noisy, args.clean, enhancer, limit=args.limit, dnsmos=args.dnsmos,
+                            progress=not args.no_progress)
+    if result["notices"]:  # e.g. 824 files resampled: one line per kind of notice, not per file
+        kinds = Counter(n.split(": ", 1)[-1] for n in result["notices"])
+        for text, count in kinds.most_common(5):
+            print(f"note: {count} file(s): {text}", file=sys.stderr)
+    print(summary_table(result))
+    if result["realtime_factor"] == result["realtime_factor"]:  # not NaN
+        print(f"model time / audio time: {result['realtime_factor']:.4f}")
+    if args.json:
+        from pathlib import Path
+
+        path = Path(args.json)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=1))
+        except OSError as err:
+            raise CLIError(f"cannot write {path} ({err.strerror or err}); choose another --json path.") from None
+        print(f"scores written to {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- download-voicebank
+def _download_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dest", metavar="DEST", help="folder to fill: DEST/noisy and DEST/clean (16 kHz FLAC)")
+    p.add_argument("--noisy-url", default=None, help="noisy_testset_wav.zip: URL, file:// URL or local path "
+                                                      "(default: the official DataShare URL)")
+    p.add_argument("--clean-url", default=None, help="clean_testset_wav.zip: URL, file:// URL or local path")
+    p.add_argument("--format", choices=("flac", "wav"), default="flac", help="output format (default flac)")
+    p.add_argument("--keep-archives", action="store_true", help="keep the downloaded zip files in DEST/downloads")
+
+
+def _download_run(args: argparse.Namespace) -> int:
+    from .data.corpora import VBD_TEST_URLS, download_voicebank
+
+    urls = {"noisy": args.noisy_url or VBD_TEST_URLS["noisy"], "clean": args.clean_url or VBD_TEST_URLS["clean"]}
+    try:
+        out = download_voicebank(args.dest, urls, fmt=args.format, keep_archives=args.keep_archives)
+    except OSError as err:
+        raise CLIError(str(err)) from None
+    print(f"VoiceBank-DEMAND test set (CC BY 4.0, doi:10.7488/ds/2117) in {out['noisy']} and {out['clean']}; "
+          "use it for reporting only.")
+    return 0
+
+
+# ---------------------------------------------------------------- export
+EXPORT_FORMATS = {"onnx": (), "tflite-float": ("float",), "tflite-int8": ("int8",), "tflite-int16x8": ("int16x8",),
+                  "all": ("float", "int8", "int16x8")}
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODEL_NAMES, default="micro", help="model preset")
+    p.add_argument("--checkpoint", help="weights to export (a gtcrn-micro checkpoint)")
+    p.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="all", help="what to write")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument("--calib-speech", nargs="+", metavar="DIR", help="speech folders: calibrate on their validation split")
+    p.add_argument("--calib-noise", nargs="+", metavar="DIR", help="noise folders (with --calib-speech)")
+    p.add_argument("--calib-items", type=int, default=32, help="calibration mixtures of 4 s (default 32)")
+
+
+def _export_run(args: argparse.Namespace) -> int:
+    from .export import calibration_mixtures, calibration_trace, export_model, sample_mixtures
+    from .model import build_model
+    from .training import load_checkpoint
+
+    if args.model != "micro":
+        raise CLIError(f"Only the micro model has a streaming step to export (not {args.model!r}).")
+    if bool(args.calib_speech) != bool(args.calib_noise):
+        raise CLIError("Pass both --calib-speech and --calib-noise, or neither (then the shipped clips are used).")
+    model = build_model(args.model).eval()
+    if args.checkpoint:
+        load_checkpoint(args.checkpoint, model)
+    noisy = (calibration_mixtures(args.calib_speech, args.calib_noise, n=args.calib_items) if args.calib_speech
+             else sample_mixtures())
+    report = export_model(model, args.out, calibration_trace(model, noisy), kinds=EXPORT_FORMATS[args.format])
+    for kind in EXPORT_FORMATS[args.format]:
+        r = report[kind]
+        print(f"{kind:8s} {r['bytes']:7d} bytes, {r['n_ops']} ops, SNR vs torch {r['snr_vs_torch_db']:.1f} dB, "
+              f"TFLM arena {r.get('tflm_arena_bytes', 'n/a')} bytes")
+    print(f"ONNX SNR vs torch {report['onnx_snr_db']:.1f} dB; report in {args.out}/report.json")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "profile": ("count parameters and multiply-accumulates (MACs) of a model", _profile_args, _profile_run),
     "train": ("train a model on folders of speech and noise (resumes a killed run)", _train_args, _train_run),
+    "enhance": ("enhance an audio file or a folder of audio files", _enhance_args, _enhance_run),
+    "evaluate": ("score a model with PESQ-wb, STOI, SI-SNR (and DNSMOS) on folders of noisy and clean files",
+                 _evaluate_args, _evaluate_run),
+    "download-voicebank": ("download the VoiceBank-DEMAND test set and resample it to 16 kHz",
+                           _download_args, _download_run),
+    "export": ("export the streaming step to ONNX and float / int8 / 16x8 TFLite, checked against torch",
+               _export_args, _export_run),
 }
 
 

@@ -1,11 +1,12 @@
 """Export (chapter 6): the streaming step to ONNX, float / int8 / 16x8 TFLite, and TFLite Micro."""
 
+from .calibration import calibration_mixtures, calibration_trace, sample_mixtures
 from .graph import StepGraph, export_onnx, record_trace, run_onnx_stream
 from .pipeline import export_model, load_step, snr_db
 from .runtime import TFLiteStep
 from .tflite import (KINDS, TFLM_OPS, ExportError, check_full_integer, check_tflm_ops, model_summary,
                      onnx_to_saved_model, quantize, tflm_arena_bytes, tie_state_quantization)
 
-__all__ = ["StepGraph", "export_onnx", "record_trace", "run_onnx_stream", "export_model", "load_step", "snr_db",
+__all__ = ["calibration_mixtures", "calibration_trace", "sample_mixtures", "StepGraph", "export_onnx", "record_trace", "run_onnx_stream", "export_model", "load_step", "snr_db",
            "TFLiteStep", "KINDS", "TFLM_OPS", "ExportError", "check_full_integer", "check_tflm_ops", "model_summary",
            "onnx_to_saved_model", "quantize", "tflm_arena_bytes", "tie_state_quantization"]

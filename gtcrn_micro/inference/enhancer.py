@@ -234,7 +234,7 @@ class FileResult:
         if self.error:  # the message usually names the file already
             return f"error: {self.error}" if self.src.name in self.error else f"{self.src}: error: {self.error}"
         speed = self.seconds / self.compute_seconds if self.compute_seconds > 0 else float("inf")
-        return f"{self.src} -> {self.dst} ({self.seconds:.2f} s of audio, {speed:.0f}x real time)"
+        return f"{self.src} -> {self.dst} ({self.seconds:.2f} s of audio, {speed:.{0 if speed >= 10 else 1}f}x real time)"
 
 
 def load_enhancer(model: str = "micro", checkpoint: str | Path | None = None, backend: str = "torch") -> Enhancer:

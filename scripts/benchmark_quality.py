@@ -1,0 +1,160 @@
+"""Quality benchmark: every model x backend on a paired test set -> results.csv and results.md.
+
+    python scripts/benchmark_quality.py --noisy DIR --clean DIR --out benchmarks/quality \\
+        [--models micro gtcrn] [--backends torch ...] [--checkpoint micro=PATH ...] [--limit N] [--dnsmos]
+
+One row for the noisy input, then one per model and backend, each from
+:func:`gtcrn_micro.inference.evaluate_pairs`: mean PESQ-wb, STOI, SI-SNR (and DNSMOS OVRL with
+``--dnsmos``), and model time / audio time. ``results.md`` records the exact command line and the
+date; one JSON file per row keeps the per-file scores. Every enhancer is loaded before any
+scoring starts, so a missing checkpoint or backend fails in seconds, not after an hour.
+
+On VoiceBank-DEMAND this is a report: never choose checkpoints or settings from its numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gtcrn_micro import __version__
+from gtcrn_micro.config import MODEL_NAMES
+from gtcrn_micro.inference import NO_MODEL, evaluate_pairs, load_enhancer
+
+COLUMNS = ("model", "backend", "checkpoint", "n", "pesq", "stoi", "si_snr", "dnsmos_ovrl", "realtime_factor")
+PUBLISHED_VBD = (  # Rong et al., ICASSP 2024, VoiceBank-DEMAND test set (824 files)
+    "Published on the VoiceBank-DEMAND test set (Rong et al., ICASSP 2024): noisy PESQ-wb 1.97 / "
+    "STOI 0.921 / SI-SNR 8.45 dB; GTCRN 2.87 / 0.940 / 18.83 dB."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--noisy", required=True, metavar="DIR", help="folder of noisy files")
+    p.add_argument("--clean", required=True, metavar="DIR", help="folder of clean files with the same names")
+    p.add_argument("--out", default="benchmarks/quality", metavar="DIR", help="where results.csv/.md go")
+    p.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES), help="models to run")
+    p.add_argument("--backends", nargs="+", default=["torch"], help="backends to run each model with")
+    p.add_argument("--checkpoint", nargs="*", default=[], metavar="MODEL=PATH",
+                   help="checkpoint per model (default: the shipped gtcrn_micro/checkpoints/MODEL.pt)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N pairs")
+    p.add_argument("--dnsmos", action="store_true", help="add DNSMOS OVRL (slower)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def _checkpoints(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        model, sep, path = item.partition("=")
+        if not sep or model not in MODEL_NAMES:
+            raise SystemExit(f"benchmark_quality: error: --checkpoint {item!r} must look like MODEL=PATH with "
+                             f"MODEL one of {', '.join(MODEL_NAMES)}.")
+        out[model] = path
+    return out
+
+
+def row_from(result: dict) -> dict:
+    """One table row from an :func:`evaluate_pairs` result (the noisy row reads the noisy scores)."""
+    means = result["means"]
+    noisy = result["model"] == NO_MODEL
+    prefix = "noisy_" if noisy else "enh_"
+    return {
+        "model": "noisy input" if noisy else result["model"],
+        "backend": "-" if noisy else result["backend"],
+        "checkpoint": result["checkpoint"] or "-",
+        "n": result["n"],
+        "pesq": means[prefix + "pesq"],
+        "stoi": means[prefix + "stoi"],
+        "si_snr": means[prefix + "si_snr"],
+        "dnsmos_ovrl": means.get("enh_dnsmos_ovrl"),  # for the pass-through, enh_ is the noisy audio
+        "realtime_factor": None if noisy else result["realtime_factor"],
+    }
+
+
+def _fmt(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key in ("pesq", "stoi", "dnsmos_ovrl"):
+        return f"{value:.3f}"
+    if key == "si_snr":
+        return f"{value:.2f}"
+    if key == "realtime_factor":
+        return f"{value:.4f}"
+    return str(value)
+
+
+def write_results(rows: list[dict], out: Path, command: str, args: argparse.Namespace) -> None:
+    """``results.csv`` (all columns, full precision) and ``results.md`` (a table, the command, the date)."""
+    cols = [c for c in COLUMNS if c != "dnsmos_ovrl" or args.dnsmos]
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    heads = {"model": "model", "backend": "backend", "checkpoint": "checkpoint", "n": "n", "pesq": "PESQ-wb",
+             "stoi": "STOI", "si_snr": "SI-SNR (dB)", "dnsmos_ovrl": "DNSMOS OVRL",
+             "realtime_factor": "model time / audio time"}
+    lines = [
+        "# Speech quality benchmark",
+        "",
+        "Generated by `scripts/benchmark_quality.py`; do not edit by hand.",
+        "",
+        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Command: `{command}`",
+        f"- Data: noisy `{args.noisy}`, clean `{args.clean}`, {rows[0]['n']} pairs",
+        f"- Package: gtcrn_micro {__version__}; torch threads: {args.threads}",
+        "",
+        "| " + " | ".join(heads[c] for c in cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
+    lines += ["| " + " | ".join(_fmt(c, r[c]) for c in cols) + " |" for r in rows]
+    lines += [
+        "",
+        "Means over the files (PESQ-wb leaves out files where PESQ finds no speech). Model time / audio "
+        "time is measured on the machine that ran the command, with other work possibly running.",
+        "",
+        PUBLISHED_VBD,
+        "The VoiceBank-DEMAND test set is for reporting only: no checkpoint, hyper-parameter or "
+        "calibration choice is made from these numbers.",
+        "",
+    ]
+    (out / "results.md").write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    checkpoints = _checkpoints(args.checkpoint)
+    try:  # load everything first: a missing checkpoint or backend fails now, before hours of scoring
+        enhancers = [load_enhancer(NO_MODEL)]
+        enhancers += [load_enhancer(m, checkpoints.get(m), b) for m in args.models for b in args.backends]
+    except (ValueError, FileNotFoundError) as err:
+        print(f"benchmark_quality: error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for enhancer in enhancers:
+        result = evaluate_pairs(args.noisy, args.clean, enhancer, limit=args.limit, dnsmos=args.dnsmos,
+                                progress=not args.no_progress)
+        name = "noisy" if enhancer.model == NO_MODEL else f"{enhancer.model}-{enhancer.backend}"
+        (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+        rows.append(row_from(result))
+        print(" ".join(f"{c}={_fmt(c, rows[-1][c])}" for c in COLUMNS if c != "checkpoint"), flush=True)
+    command = "python scripts/benchmark_quality.py " + shlex.join(argv)
+    write_results(rows, out, command, args)
+    print(f"wrote {out / 'results.csv'} and {out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,19 @@
+from gtcrn_micro.cli import main
+
+
+def test_export_refuses_the_reference_model(tmp_path, capsys):
+    assert main(["export", "--model", "gtcrn", "-o", str(tmp_path)]) == 2
+    assert "Only the micro model" in capsys.readouterr().err
+
+
+def test_export_needs_both_calibration_folders(tmp_path, capsys):
+    assert main(["export", "--calib-speech", str(tmp_path), "-o", str(tmp_path)]) == 2
+    assert "--calib-noise" in capsys.readouterr().err
+
+
+def test_export_with_a_corrupted_checkpoint_is_one_sentence(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["export", "--checkpoint", str(bad), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "corrupted" in err and "Traceback" not in err
