@@ -90,3 +90,10 @@ __all__ += [
     "stft",
     "window",
 ]
+
+# chapter 3: enhancing and evaluating with a trained model; test corpora
+from .data import download_voicebank, paired_files  # noqa: E402
+from .inference import Enhancer, enhance_path, evaluate_pairs, load_enhancer, register_backend  # noqa: E402
+
+__all__ += ["download_voicebank", "paired_files", "Enhancer", "enhance_path", "evaluate_pairs", "load_enhancer",
+            "register_backend"]

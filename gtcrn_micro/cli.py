@@ -67,9 +67,10 @@ def _enhancer_args(p: argparse.ArgumentParser, *, allow_none: bool) -> None:
     models = MODEL_NAMES + ((NO_MODEL,) if allow_none else ())
     extra = f"; {NO_MODEL!r} passes the noisy input through, to score it alone" if allow_none else ""
     p.add_argument("--model", choices=models, default="micro", help=f"model preset (default micro){extra}")
+    planned = [b for b in PLANNED_BACKENDS if b not in BACKENDS]
+    later = f" (later stages add {', '.join(planned)})" if planned else ""
     p.add_argument("--backend", default="torch", metavar="NAME",
-                   help=f"how the model runs: {', '.join(sorted(BACKENDS))} (later stages add "
-                        f"{', '.join(PLANNED_BACKENDS)}); default torch")
+                   help=f"how the model runs: {', '.join(sorted(BACKENDS))}{later}; default torch")
     p.add_argument("--checkpoint", metavar="PATH", default=None,
                    help="checkpoint file (.pt from `gtcrn-micro train`); default: the one shipped with the package")
     p.add_argument("--threads", type=int, default=1, metavar="N",
@@ -128,7 +129,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 def _evaluate_run(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from .inference import evaluate_pairs, load_enhancer, summary_table
+    from .inference import evaluate_pairs, json_safe, load_enhancer, summary_table
 
     _set_threads(args.threads)
     enhancer = load_enhancer(args.model, args.checkpoint, args.backend)
@@ -147,7 +148,7 @@ def _evaluate_run(args: argparse.Namespace) -> int:
         path = Path(args.json)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(result, indent=1))
+            path.write_text(json.dumps(json_safe(result), indent=1))
         except OSError as err:
             raise CLIError(f"cannot write {path} ({err.strerror or err}); choose another --json path.") from None
         print(f"scores written to {path}")

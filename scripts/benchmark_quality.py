@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gtcrn_micro import __version__
 from gtcrn_micro.config import MODEL_NAMES
-from gtcrn_micro.inference import NO_MODEL, evaluate_pairs, load_enhancer
+from gtcrn_micro.inference import NO_MODEL, evaluate_pairs, json_safe, load_enhancer
 
 COLUMNS = ("model", "backend", "checkpoint", "n", "pesq", "stoi", "si_snr", "dnsmos_ovrl", "realtime_factor")
 PUBLISHED_VBD = (  # Rong et al., ICASSP 2024, VoiceBank-DEMAND test set (824 files)
@@ -120,6 +120,7 @@ def write_results(rows: list[dict], out: Path, command: str, args: argparse.Name
         "time is measured on the machine that ran the command, with other work possibly running.",
         "",
         PUBLISHED_VBD,
+        "",
         "The VoiceBank-DEMAND test set is for reporting only: no checkpoint, hyper-parameter or "
         "calibration choice is made from these numbers.",
         "",
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate_pairs(args.noisy, args.clean, enhancer, limit=args.limit, dnsmos=args.dnsmos,
                                 progress=not args.no_progress)
         name = "noisy" if enhancer.model == NO_MODEL else f"{enhancer.model}-{enhancer.backend}"
-        (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+        (out / f"{name}.json").write_text(json.dumps(json_safe(result), indent=1))
         rows.append(row_from(result))
         print(" ".join(f"{c}={_fmt(c, rows[-1][c])}" for c in COLUMNS if c != "checkpoint"), flush=True)
     command = "python scripts/benchmark_quality.py " + shlex.join(argv)

@@ -114,6 +114,8 @@ def _fetch(source: str, folder: Path, progress: bool) -> tuple[Path, bool]:
     folder.mkdir(parents=True, exist_ok=True)
     name = PurePosixPath(urllib.parse.urlparse(source).path).name or "download.zip"
     dest, part = folder / name, folder / (name + ".part")
+    if dest.is_file() and zipfile.is_zipfile(dest):  # kept from an earlier run (keep_archives)
+        return dest, True
     request = urllib.request.Request(source, headers={"User-Agent": "gtcrn-micro"})
     try:
         with urllib.request.urlopen(request, timeout=60) as response, open(part, "wb") as out:
@@ -223,7 +225,12 @@ def download_voicebank(
                 "move them away or choose another destination, so nothing of yours is overwritten."
             )
         archive, downloaded = _fetch(str(urls[kind]), dest / "downloads", progress)
-        count = _extract(archive, str(urls[kind]), folder, sample_rate, fmt)
+        try:
+            count = _extract(archive, str(urls[kind]), folder, sample_rate, fmt)
+        except BaseException:
+            if downloaded:  # an error page or a damaged download: fetch it afresh next time
+                archive.unlink(missing_ok=True)
+            raise
         if downloaded and not keep_archives:
             archive.unlink(missing_ok=True)
         if progress:

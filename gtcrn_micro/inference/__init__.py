@@ -8,8 +8,8 @@ Later stages register more backends (streaming, TFLite) with ``register_backend`
 from .enhancer import (BACKENDS, NO_MODEL, PLANNED_BACKENDS, Enhancer, EnhanceError, FileResult,
                        MissingCheckpointError, enhance_path, load_enhancer, plan_outputs, register_backend,
                        resolve_checkpoint, shipped_checkpoint)
-from .evaluate import evaluate_pairs, summary_table
+from .evaluate import evaluate_pairs, json_safe, summary_table
 
 __all__ = ["BACKENDS", "NO_MODEL", "PLANNED_BACKENDS", "Enhancer", "EnhanceError", "FileResult",
            "MissingCheckpointError", "enhance_path", "load_enhancer", "plan_outputs", "register_backend",
-           "resolve_checkpoint", "shipped_checkpoint", "evaluate_pairs", "summary_table"]
+           "resolve_checkpoint", "shipped_checkpoint", "evaluate_pairs", "json_safe", "summary_table"]

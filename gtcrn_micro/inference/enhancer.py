@@ -4,9 +4,10 @@ An :class:`Enhancer` turns a (L,) 16 kHz mono float32 waveform into an enhanced 
 same length. How it computes that is its *backend*, looked up by name in :data:`BACKENDS`:
 
 - ``torch``: the offline model on the whole clip at once (stft -> model -> istft).
-- ``stream``, ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` are registered by the
-  streaming and export stages with :func:`register_backend`; until then asking for them is a
-  clear error.
+- ``stream``, ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` come with the streaming and
+  export stages: add a factory to :data:`BACKENDS` below (import heavy dependencies inside the
+  factory, so the CLI lists the backend without loading them), or call :func:`register_backend`
+  at run time. Until then asking for one is a clear error that says where it will come from.
 
 Weights come from an explicit checkpoint (a ``.pt`` file written by ``gtcrn-micro train``) or, when
 none is given, from the checkpoint shipped inside the package, ``gtcrn_micro/checkpoints/{model}.pt``.

@@ -25,7 +25,7 @@ from ..training.metrics import METRICS, score_pair
 from ..training.metrics import dnsmos as dnsmos_fn
 from .enhancer import NO_MODEL, Enhancer
 
-__all__ = ["evaluate_pairs", "summary_table", "DNSMOS_KEYS", "SCORE_LABELS"]
+__all__ = ["evaluate_pairs", "summary_table", "json_safe", "DNSMOS_KEYS", "SCORE_LABELS"]
 
 DNSMOS_KEYS = ("ovrl", "sig", "bak")
 SCORE_LABELS = {"pesq": "PESQ-wb", "stoi": "STOI", "si_snr": "SI-SNR (dB)", "dnsmos_ovrl": "DNSMOS OVRL",
@@ -111,6 +111,17 @@ def evaluate_pairs(
         "realtime_factor": compute_seconds / audio_seconds if audio_seconds else float("nan"),
         "notices": notices,
     }
+
+
+def json_safe(obj: Any) -> Any:
+    """A copy of ``obj`` with NaN/Inf floats as None, so ``json.dumps`` writes standard JSON (null)."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def summary_table(result: dict[str, Any]) -> str:
