@@ -97,3 +97,8 @@ from .inference import Enhancer, enhance_path, evaluate_pairs, load_enhancer, re
 
 __all__ += ["download_voicebank", "paired_files", "Enhancer", "enhance_path", "evaluate_pairs", "load_enhancer",
             "register_backend"]
+
+# chapter 3: streaming, one hop at a time with an explicit state
+from .streaming import StreamingEnhancer, load_stream_model, load_streaming_benchmark, plot_state_sizes, state_summary  # noqa: E402
+
+__all__ += ["StreamingEnhancer", "load_stream_model", "load_streaming_benchmark", "plot_state_sizes", "state_summary"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from pathlib import Path
 from typing import Callable
 
 from .config import MODEL_NAMES
@@ -48,6 +50,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train_run(args: argparse.Namespace) -> int:
     from .training.trainer import config_from_args, train
 
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "command.txt", "a") as f:  # the model card quotes it
+        f.write("gtcrn-micro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
     history = train(config_from_args(args))
     if history:
         best = max(history, key=lambda h: h["val_pesq"])

@@ -89,7 +89,7 @@ spec = gm.stft(noisy[: cfg.audio.sample_rate], cfg.audio)  # (B,F,T,2)
 
 with torch.no_grad():
     feat = model.features(spec)  # (B,3,T,129)
-    mask = model.core(feat)  # (B,2,T,129)
+    mask, state = model.core(feat)  # (B,2,T,129), state for streaming (chapter 3)
     enh = model.apply_mask(mask, spec)  # (B,257,T,2)
 {"spec": tuple(spec.shape), "features": tuple(feat.shape), "mask": tuple(mask.shape), "enhanced": tuple(enh.shape)}
 """)

@@ -105,7 +105,7 @@ def test_missing_shipped_checkpoint_is_one_sentence(tmp_path, pairs, capsys, mon
 
 
 def test_planned_backend_is_one_sentence(tmp_path, pairs, ckpt, capsys):
-    assert main(["enhance", str(pairs[0]), "-o", str(tmp_path / "o"), "--checkpoint", ckpt, "--backend", "stream"]) == 2
+    assert main(["enhance", str(pairs[0]), "-o", str(tmp_path / "o"), "--checkpoint", ckpt, "--backend", "tflite-int8"]) == 2
     assert "not available yet" in one_error_line(capsys, "enhance")
 
 

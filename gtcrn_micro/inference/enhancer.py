@@ -4,7 +4,10 @@ An :class:`Enhancer` turns a (L,) 16 kHz mono float32 waveform into an enhanced 
 same length. How it computes that is its *backend*, looked up by name in :data:`BACKENDS`:
 
 - ``torch``: the offline model on the whole clip at once (stft -> model -> istft).
-- ``stream``, ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` come with the streaming and
+- ``stream``: the same model one hop at a time with an explicit state
+  (:class:`~gtcrn_micro.streaming.StreamingEnhancer`), its fixed latency removed so the output
+  lines up with ``torch``'s sample for sample.
+- ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` come with the streaming and
   export stages: add a factory to :data:`BACKENDS` below (import heavy dependencies inside the
   factory, so the CLI lists the backend without loading them), or call :func:`register_backend`
   at run time. Until then asking for one is a clear error that says where it will come from.
@@ -57,7 +60,6 @@ BackendFactory = Callable[[str, "str | Path | None"], "tuple[Run, Path | None]"]
 # Backends that later stages of the pipeline register; named here so that asking for one early
 # says where it comes from instead of "unknown".
 PLANNED_BACKENDS: dict[str, str] = {
-    "stream": "the streaming stage (frame-by-frame model with explicit state)",
     "tflite-float": "the export stage (float TensorFlow Lite model)",
     "tflite-int8": "the export stage (full-integer int8 TensorFlow Lite model)",
     "tflite-int16x8": "the export stage (int16 activations, int8 weights TensorFlow Lite model)",
@@ -109,11 +111,8 @@ def _identity_backend(model: str, checkpoint) -> tuple[Run, None]:
     return (lambda wav: wav.copy()), None
 
 
-def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
-    """Offline torch model: the whole clip in one pass, stft -> model -> istft."""
-    import torch
-
-    from ..audio.stft import istft, stft
+def _load_model(model: str, checkpoint):
+    """The torch model ``model`` with the weights of ``checkpoint`` (or the shipped one), in eval mode."""
     from ..model import build_model
     from ..training.trainer import load_checkpoint
 
@@ -138,7 +137,16 @@ def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
     except (RuntimeError, TypeError, AttributeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise EnhanceError(f"Checkpoint {path} does not fit model {model!r} ({first}); check --model.") from None
-    net.eval()
+    return net.eval(), path
+
+
+def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
+    """Offline torch model: the whole clip in one pass, stft -> model -> istft."""
+    import torch
+
+    from ..audio.stft import istft, stft
+
+    net, path = _load_model(model, checkpoint)
 
     @torch.inference_mode()
     def run(wav: np.ndarray) -> np.ndarray:
@@ -149,7 +157,22 @@ def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
     return run, path
 
 
-BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend}
+def _stream_backend(model: str, checkpoint) -> tuple[Run, Path]:
+    """The torch model one hop at a time (chapter 3); output shifted back by the stream's latency."""
+    from ..streaming import StreamingEnhancer
+
+    net, path = _load_model(model, checkpoint)
+    streamer = StreamingEnhancer(net)
+
+    def run(wav: np.ndarray) -> np.ndarray:
+        streamer.reset()
+        out = np.concatenate([streamer.process(wav), streamer.flush()])  # (L + latency,)
+        return out[streamer.latency : streamer.latency + len(wav)]  # (L,): aligned with the torch backend
+
+    return run, path
+
+
+BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend, "stream": _stream_backend}
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:

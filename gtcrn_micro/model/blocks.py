@@ -11,6 +11,11 @@ Two habits make a streaming form possible later without rewriting these blocks:
   frames (a cache) instead of zeros;
 - the recurrent blocks (:class:`TRA`, :class:`GRNN`, the inter path of :class:`DPGRNN`) take an
   optional hidden ``state`` and return the new one.
+
+The blocks with a memory (:class:`GTConvBlock`, :class:`DPGRNN`) have ``forward_state(x, state)
+-> (y, new_state)`` (chapter 3: streaming) next to ``forward(x) -> y``; ``forward`` is
+``forward_state`` from a zero state, so each block is written once. Their ``state_shapes(width)``
+gives the shape (without batch) of every state tensor.
 """
 
 from __future__ import annotations
@@ -179,16 +184,31 @@ class GTConvBlock(nn.Module):
         self.point_bn2 = nn.BatchNorm2d(half)
         self.tra = TRA(half, tra_hidden)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,C,T,F) -> (B,C,T,F)."""
+    def state_shapes(self, width: int) -> dict[str, tuple[int, ...]]:
+        """Shapes (without batch) of the state: ``conv`` the depthwise conv's cache of the last
+        ``(kt - 1) * dilation`` frames of its input, ``tra`` the TRA GRU's hidden vector."""
+        return {"conv": (self.depth_conv.in_channels, self.pad_frames, width), "tra": (self.tra.hidden,)}
+
+    def forward_state(
+        self, x: torch.Tensor, state: dict[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """x (B,C,T,F), state {conv: (B,hidden,pad,F), tra: (B,tra_hidden)} or None (zeros)
+        -> (B,C,T,F), new state (same shapes)."""
+        state = state or {}
         x1, x2 = x.chunk(2, dim=1)  # 2 x (B,C/2,T,F)
         h = self.sfe(x1)  # (B,C/2*sfe,T,F)
         h = self.point_act(self.point_bn1(self.point_conv1(h)))  # (B,hidden,T,F)
-        h = causal_pad(h, self.pad_frames)  # (B,hidden,pad+T,F)
+        h = causal_pad(h, self.pad_frames, state.get("conv"))  # (B,hidden,pad+T,F)
+        conv_cache = h[:, :, h.shape[2] - self.pad_frames :]  # (B,hidden,pad,F): the last pad frames
         h = self.depth_act(self.depth_bn(self.depth_conv(h)))  # (B,hidden,T,F)
         h = self.point_bn2(self.point_conv2(h))  # (B,C/2,T,F)
-        h, _ = self.tra(h)  # (B,C/2,T,F)
-        return channel_shuffle(h, x2)  # (B,C,T,F)
+        tra = state.get("tra")
+        h, tra = self.tra(h, None if tra is None else tra.unsqueeze(0).contiguous())  # (B,C/2,T,F), (1,B,H)
+        return channel_shuffle(h, x2), {"conv": conv_cache, "tra": tra[0]}  # (B,C,T,F)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,C,T,F) -> (B,C,T,F), from a zero state."""
+        return self.forward_state(x)[0]
 
 
 class GRNN(nn.Module):
@@ -265,12 +285,24 @@ class DPGRNN(nn.Module):
         h = self.inter_fc(h).reshape(b, f, t, c).transpose(1, 2)  # (B,T,F,C)
         return x + self.inter_ln(h), state  # (B,T,F,C)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,C,T,F) -> (B,C,T,F)."""
+    def state_shapes(self, width: int) -> dict[str, tuple[int, ...]]:
+        """Shapes (without batch) of the state: ``h`` the inter GRUs' hidden vectors, one per band."""
+        return {"h": (width, self.inter_rnn.hidden)}
+
+    def forward_state(
+        self, x: torch.Tensor, state: dict[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """x (B,C,T,F), state {h: (B,F,hidden)} or None (zeros) -> (B,C,T,F), new state."""
+        b, _, _, f = x.shape
+        h0 = None if not state else state["h"].reshape(1, b * f, -1)  # (1,B*F,hidden)
         h = x.permute(0, 2, 3, 1)  # (B,T,F,C)
         h = self.intra(h)  # (B,T,F,C)
-        h, _ = self.inter(h)  # (B,T,F,C)
-        return h.permute(0, 3, 1, 2)  # (B,C,T,F)
+        h, h_new = self.inter(h, h0)  # (B,T,F,C), (1,B*F,hidden)
+        return h.permute(0, 3, 1, 2), {"h": h_new.reshape(b, f, -1)}  # (B,C,T,F)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,C,T,F) -> (B,C,T,F), from a zero state."""
+        return self.forward_state(x)[0]
 
 
 class Mask(nn.Module):

@@ -21,6 +21,11 @@ The pipeline, for a (B,257,T,2) spectrum of 16 kHz audio (n_fft 512, hop 256)::
       -> mask (B,2,T,129) -> ERB.bs (B,2,T,257) -> complex multiply with spec -> (B,257,T,2)
 
 Every width, kernel and dilation comes from :class:`gtcrn_micro.config.ModelConfig`.
+
+Streaming (chapter 3): ``core(feat, state) -> (mask, new_state)`` runs any number of frames,
+one included, from an explicit state (``initial_state``, named and shaped by ``state_shapes``):
+the GTConvBlocks' depthwise-conv caches, their TRA GRUs' and the DPGRNN inter GRUs' hidden
+vectors. The same contract as :class:`~gtcrn_micro.model.micro.MicroGTCRN`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from torch import nn
 from ..audio.erb import ERB
 from ..config import Config, get_config
 from .blocks import DPGRNN, SFE, ConvBlock, GTConvBlock, Mask
+
+State = dict[str, torch.Tensor]
 
 __all__ = ["Encoder", "Decoder", "GTCRN", "N_FEATURES", "N_MASK"]
 
@@ -81,12 +88,24 @@ class Encoder(nn.Module):
             ]
         )
 
+    def forward_state(
+        self, x: torch.Tensor, states: list[State] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[State]]:
+        """(B,3*sfe,T,129) and one state per GTConvBlock (or None: zeros) -> (B,C,T,33), the output
+        of every block (skip connections), the new GTConvBlock states."""
+        skips, new, states = [], [], iter(states or [])
+        for block in self.blocks.values():
+            if isinstance(block, GTConvBlock):
+                x, st = block.forward_state(x, next(states, None))  # (B,C,T,33)
+                new.append(st)
+            else:
+                x = block(x)  # (B,C,T,65), then (B,C,T,33)
+            skips.append(x)
+        return x, skips, new
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(B,3*sfe,T,129) -> (B,C,T,33) and the output of every block (skip connections)."""
-        skips = []
-        for block in self.blocks.values():
-            x = block(x)  # (B,C,T,65), then (B,C,T,33)
-            skips.append(x)
+        x, skips, _ = self.forward_state(x)
         return x, skips
 
 
@@ -128,11 +147,23 @@ class Decoder(nn.Module):
             ]
         )
 
+    def forward_state(
+        self, x: torch.Tensor, skips: list[torch.Tensor], states: list[State] | None = None
+    ) -> tuple[torch.Tensor, list[State]]:
+        """(B,C,T,33), the encoder's outputs and one state per GTConvBlock (or None: zeros)
+        -> mask (B,2,T,129), the new GTConvBlock states."""
+        new, states = [], iter(states or [])
+        for block, skip in zip(self.blocks.values(), reversed(skips)):
+            if isinstance(block, GTConvBlock):
+                x, st = block.forward_state(x + skip, next(states, None))  # (B,C,T,33)
+                new.append(st)
+            else:
+                x = block(x + skip)  # (B,C,T,65), last (B,2,T,129)
+        return x, new
+
     def forward(self, x: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
         """(B,C,T,33) and the encoder's outputs -> mask (B,2,T,129)."""
-        for block, skip in zip(self.blocks.values(), reversed(skips)):
-            x = block(x + skip)  # (B,C,T,33) ... (B,C,T,65), last (B,2,T,129)
-        return x
+        return self.forward_state(x, skips)[0]
 
 
 class GTCRN(nn.Module):
@@ -159,6 +190,26 @@ class GTCRN(nn.Module):
     def dpgrnns(self) -> list[DPGRNN]:
         return [getattr(self, f"dpgrnn{i + 1}") for i in range(self.cfg.model.dp_blocks)]
 
+    def _stateful(self) -> list[tuple[str, nn.Module]]:
+        """(state prefix, block) of every block with a memory, in the order ``core`` runs them."""
+        enc = [b for b in self.encoder.blocks.values() if isinstance(b, GTConvBlock)]
+        dec = [b for b in self.decoder.blocks.values() if isinstance(b, GTConvBlock)]
+        return ([(f"enc_gt{i}", b) for i, b in enumerate(enc)] + [(f"dp{i}", b) for i, b in enumerate(self.dpgrnns)]
+                + [(f"dec_gt{i}", b) for i, b in enumerate(dec)])
+
+    # ------------------------------------------------------------------ state (chapter 3)
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape (without batch) of every state tensor of one streaming step, e.g.
+        ``enc_gt0_conv`` (16,2,33), ``enc_gt0_tra`` (16,), ``dp0_h`` (33,16)."""
+        width = self.cfg.bottleneck_width
+        return {f"{prefix}_{key}": shape for prefix, block in self._stateful()
+                for key, shape in block.state_shapes(width).items()}
+
+    def initial_state(self, batch: int = 1) -> State:
+        """All-zero state: what the model starts from at the beginning of a stream."""
+        p = next(self.parameters())
+        return {k: torch.zeros((batch, *s), dtype=p.dtype, device=p.device) for k, s in self.state_shapes().items()}
+
     def features(self, spec: torch.Tensor) -> torch.Tensor:
         """Raw (uncompressed) [|S|, Re, Im] in the ERB domain: (B,257,T,2) -> (B,3,T,129)."""
         real = spec[..., 0].transpose(1, 2)  # (B,T,257)
@@ -167,13 +218,31 @@ class GTCRN(nn.Module):
         feat = torch.stack([mag, real, imag], dim=1)  # (B,3,T,257)
         return self.erb.bm(feat)  # (B,3,T,129)
 
-    def core(self, feat: torch.Tensor) -> torch.Tensor:
-        """The network proper: ERB features (B,3,T,129) -> mask (B,2,T,129) in (-1, 1)."""
+    def core(self, feat: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """The network proper: ERB features (B,3,T,129), state -> mask (B,2,T,129) in (-1, 1), new state.
+
+        Offline: ``state=None`` (zeros) and all T frames. Streaming: T = 1 and the state returned
+        by the previous step. Any split of the frames gives the same masks.
+        """
+        if state is None:
+            state = self.initial_state(feat.shape[0])
+
+        def sub(prefix: str) -> State:
+            return {k[len(prefix) + 1 :]: v for k, v in state.items() if k.startswith(prefix + "_")}
+
+        n_gt = len(self.cfg.model.dilations)
         x = self.sfe(feat)  # (B,9,T,129)
-        x, skips = self.encoder(x)  # (B,16,T,33)
-        for dp in self.dpgrnns:
-            x = dp(x)  # (B,16,T,33)
-        return self.decoder(x, skips)  # (B,2,T,129)
+        x, skips, enc = self.encoder.forward_state(x, [sub(f"enc_gt{i}") for i in range(n_gt)])  # (B,16,T,33)
+        dps = []
+        for i, dp in enumerate(self.dpgrnns):
+            x, st = dp.forward_state(x, sub(f"dp{i}"))  # (B,16,T,33)
+            dps.append(st)
+        mask, dec = self.decoder.forward_state(x, skips, [sub(f"dec_gt{i}") for i in range(n_gt)])  # (B,2,T,129)
+        new: State = {}
+        for prefix, states in (("enc_gt", enc), ("dp", dps), ("dec_gt", dec)):
+            for i, st in enumerate(states):
+                new.update({f"{prefix}{i}_{k}": v for k, v in st.items()})
+        return mask, new
 
     def apply_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
         """ERB-domain mask (B,2,T,129) and spec (B,257,T,2) -> enhanced spec (B,257,T,2)."""
@@ -185,5 +254,5 @@ class GTCRN(nn.Module):
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """Noisy spectrum (B,257,T,2) [real, imag] -> enhanced spectrum (B,257,T,2)."""
         feat = self.features(spec)  # (B,3,T,129)
-        mask = self.core(feat)  # (B,2,T,129)
+        mask, _ = self.core(feat)  # (B,2,T,129)
         return self.apply_mask(mask, spec)  # (B,257,T,2)

@@ -221,6 +221,7 @@ def train(cfg: TrainConfig) -> list[dict]:
 
     train_set, val_set, info = build_datasets(cfg)
     n_params = sum(p.numel() for p in params)
+    (out / "data.json").write_text(json.dumps(info))
     say(f"model {cfg.model}: {n_params} trainable params; data {json.dumps(info)}")
 
     def payload() -> dict:

@@ -26,7 +26,7 @@ def test_shapes(model, t):
     spec = _spec(t, b=2)
     with torch.no_grad():
         feat = model.features(spec)
-        mask = model.core(feat)
+        mask, _ = model.core(feat)
         enh = model(spec)
     assert feat.shape == (2, 3, t, 129)
     assert mask.shape == (2, 2, t, 129)
@@ -37,7 +37,7 @@ def test_shapes(model, t):
 def test_forward_is_the_three_stages(model):
     spec = _spec(11)
     with torch.no_grad():
-        staged = model.apply_mask(model.core(model.features(spec)), spec)
+        staged = model.apply_mask(model.core(model.features(spec))[0], spec)
         assert torch.equal(model(spec), staged)
 
 
@@ -144,3 +144,30 @@ def test_build_model_unregistered_name_is_a_clear_error(monkeypatch):
         build_model("micro")
     with pytest.raises(ValueError, match="Unknown model"):
         build_model("nosuch")
+
+
+def test_state_shapes_follow_the_config(model):
+    shapes = model.state_shapes()
+    assert shapes["enc_gt0_conv"] == (16, 2, 33) and shapes["enc_gt2_conv"] == (16, 10, 33)
+    assert shapes["dec_gt0_conv"] == (16, 10, 33) and shapes["dec_gt2_tra"] == (16,)
+    assert shapes["dp0_h"] == (33, 16) and shapes["dp1_h"] == (33, 16)
+    assert len(shapes) == 2 * 3 * 2 + 2
+    state = model.initial_state(3)
+    assert all(state[k].shape == (3, *s) and not state[k].any() for k, s in shapes.items())
+
+
+def test_core_frame_by_frame_equals_offline(model):
+    """Streaming contract: one frame at a time from an explicit state gives the offline masks."""
+    model.eval()
+    feat = model.features(_spec(20))
+    with torch.no_grad():
+        offline, final = model.core(feat)
+        state, steps = model.initial_state(1), []
+        for t in range(feat.shape[2]):
+            mask, state = model.core(feat[:, :, t : t + 1], state)
+            steps.append(mask)
+        half, s_half = model.core(feat[:, :, :7])
+        rest, _ = model.core(feat[:, :, 7:], s_half)
+    assert torch.allclose(torch.cat(steps, 2), offline, atol=1e-5)
+    assert torch.allclose(torch.cat([half, rest], 2), offline, atol=1e-5)
+    assert all(torch.allclose(state[k], final[k], atol=1e-5) for k in final)

@@ -1,0 +1,33 @@
+"""The whole audio path with an exported step: float STFT, ERB features and mask on the host,
+the step in LiteRT or TFLM (chapter 6). This is what the firmware does, frame by frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..audio.stft import istft, stft
+from .pipeline import load_step
+
+__all__ = ["TFLiteEnhancer"]
+
+
+class TFLiteEnhancer:
+    """``enhance(wav) -> wav`` with ``model``'s host parts and an exported step (``runtime`` litert or tflm)."""
+
+    def __init__(self, model: nn.Module, path: str | Path, runtime: str = "litert"):
+        self.model = model.eval()
+        self.step = load_step(path, model, runtime)
+
+    @torch.no_grad()
+    def enhance(self, wav: np.ndarray) -> np.ndarray:
+        """(L,) float32 16 kHz -> (L,) enhanced."""
+        spec = stft(torch.from_numpy(np.asarray(wav, np.float32)))  # (1,257,T,2)
+        feat = self.model.features(spec)[0].permute(1, 0, 2).unsqueeze(2).numpy()  # (T,3,1,129)
+        masks = self.step.stream(feat)  # (T,2,1,129)
+        mask = torch.from_numpy(masks[:, :, 0]).permute(1, 0, 2).unsqueeze(0)  # (1,2,T,129)
+        return istft(self.model.apply_mask(mask, spec), len(wav))[0].numpy()
