@@ -77,8 +77,9 @@ gm.plot_state_sizes(model)
 
 ch.md("""
 *Figure 3.1: the values each state tensor of `micro` holds between two streaming steps, coloured by
-kind; the labels give the shapes (without batch). The caches of the dilation-5 convolutions are the
-largest; the whole state is a few KiB, carried through the int8 graph as its own inputs and outputs.*
+kind; the labels give the shapes (without batch), the title the total. The caches of the dilation-5
+convolutions are the largest. In the exported int8 graph each of these tensors is an input and an
+output of the step, fed back by the host loop.*
 """)
 
 ch.code("""
@@ -171,7 +172,7 @@ ch.md("""
   `gm.plot_state_sizes`).
 - `gm.StreamingEnhancer` streams audio in chunks of any size with constant memory; its output is
   the offline output shifted by `n_fft - hop_length` = 256 samples (16 ms).
-- One step costs a fraction of a hop on one laptop CPU thread (`gm.load_streaming_benchmark()`);
+- One step takes less than a hop on one (shared) CPU thread (`gm.load_streaming_benchmark()`);
   the export chapters turn that step into an integer graph for the ESP32-S3.
 """)
 

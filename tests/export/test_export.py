@@ -127,3 +127,17 @@ def test_int8_enhancer_runs_the_whole_audio_path(exported):
         y = TFLiteEnhancer(model, out / f"step_{kind}.tflite").enhance(wav)
         assert y.shape == wav.shape
         assert 10 * np.log10(np.sum(ref**2) / np.sum((ref - y) ** 2)) > min_snr, kind
+
+
+def test_layer_snr_finds_every_op_and_the_input_is_nearly_exact(exported):
+    from gtcrn_micro.export.analysis import layer_snr, plot_layer_snr
+
+    model, trace, out, _ = exported
+    g = StepGraph(model)
+    rows = layer_snr(out / "step_float.tflite", out / "step_int8.tflite", trace, g.input_names, g.output_names, frames=20)
+    assert len(rows) > 50
+    assert [r["index"] for r in rows] == sorted(r["index"] for r in rows)  # execution order
+    finite = [r["snr_db"] for r in rows if np.isfinite(r["snr_db"])]
+    assert max(finite) > 30 and min(finite) < max(finite)  # some ops lose more than others
+    fig = plot_layer_snr(rows)
+    assert len(fig.axes[0].patches) >= len(rows)
