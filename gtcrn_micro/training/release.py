@@ -28,7 +28,8 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     history, cfg = ckpt["history"], ckpt["train_config"]
     best = max(history, key=lambda h: h["val_pesq"])
     last = json.loads((run / "history.json").read_text())[-1] if (run / "history.json").exists() else history[-1]
-    command = (run / "command.txt").read_text().strip() if (run / "command.txt").exists() else "(not recorded)"
+    commands = (run / "command.txt").read_text().split("\n") if (run / "command.txt").exists() else []
+    commands = [c for c in commands if c.strip()] or ["(not recorded)"]
     data = json.loads((run / "data.json").read_text()) if (run / "data.json").exists() else {}
     dest.mkdir(parents=True, exist_ok=True)
     torch.save({"model": ckpt["model"], "model_name": ckpt["model_name"], "model_config": ckpt["model_config"],
@@ -41,7 +42,8 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         "",
         "## Training",
         "",
-        f"- Command: `{command}`",
+        "- Commands (in order; a resumed run appends a line):",
+        *[f"  `{c}`" for c in commands],
         f"- Speech folders: {', '.join(cfg['speech_dirs'])}; noise folders: {', '.join(cfg['noise_dirs'])}",
         f"- Data: on-the-fly mixtures (SNR -5..20 dB, level -35..-15 dBFS, 20% simulated rooms, synthetic "
         f"noise and babble), {cfg['segment_seconds']} s segments, batch {cfg['batch_size']}; validation split by file hash "
@@ -51,7 +53,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         lines.append(f"- Files and minutes: {json.dumps(data)}")
     lines += [
         f"- Steps: {best['step']} of the run's {last['step']} (epoch {best['epoch']} of {last['epoch']} run so far, "
-        f"{cfg['epochs']} planned); CPU hours to this checkpoint: {best['cpu_hours']:.2f}.",
+        f"{cfg['epochs']} planned); hours of training steps to this checkpoint: {best['cpu_hours']:.2f} (wall clock on a 2-core CPU shared with other work).",
         f"- Optimiser: Adam, peak lr {cfg['lr']}, {cfg['warmup_steps']} warm-up steps, cosine decay, gradient clip {cfg['grad_clip']}.",
         f"- Parameters in the state dict (incl. fixed ERB weights and SFE buffers): {n_params}.",
         "",

@@ -91,7 +91,7 @@ def test_gtcrn_runs_too(tmp_path):
 
 
 def test_planned_and_unknown_backends_are_clear_errors(ckpt):
-    with pytest.raises(EnhanceError, match="'tflite-int8' is not available yet.*available now: torch"):
+    with pytest.raises(EnhanceError, match="'tflite-int8' is not available yet.*available now: stream, torch"):
         load_enhancer("micro", ckpt, backend="tflite-int8")
     with pytest.raises(EnhanceError, match="Unknown backend 'onnx'"):
         load_enhancer("micro", ckpt, backend="onnx")
