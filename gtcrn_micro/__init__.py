@@ -91,7 +91,7 @@ __all__ += [
     "window",
 ]
 
-# chapter 3: enhancing and evaluating with a trained model; test corpora
+# chapter 4: enhancing and evaluating with a trained model; test corpora
 from .data import download_voicebank, paired_files  # noqa: E402
 from .inference import Enhancer, enhance_path, evaluate_pairs, load_enhancer, register_backend  # noqa: E402
 
@@ -102,3 +102,11 @@ __all__ += ["download_voicebank", "paired_files", "Enhancer", "enhance_path", "e
 from .streaming import StreamingEnhancer, load_stream_model, load_streaming_benchmark, plot_state_sizes, state_summary  # noqa: E402
 
 __all__ += ["StreamingEnhancer", "load_stream_model", "load_streaming_benchmark", "plot_state_sizes", "state_summary"]
+
+# Export and quantization (chapter 5)
+from .export import (TFLiteEnhancer, calibration_trace, export_model, fake_quantize, int8_snr_with_calibration,
+                     layer_snr, plot_layer_snr, quantization_snr, random_like_trace, sample_mixtures)
+from .training import load_checkpoint
+
+__all__ += ["TFLiteEnhancer", "calibration_trace", "export_model", "fake_quantize", "int8_snr_with_calibration",
+            "layer_snr", "plot_layer_snr", "quantization_snr", "random_like_trace", "sample_mixtures", "load_checkpoint"]

@@ -78,7 +78,10 @@ def _enhancer_args(p: argparse.ArgumentParser, *, allow_none: bool) -> None:
     p.add_argument("--backend", default="torch", metavar="NAME",
                    help=f"how the model runs: {', '.join(sorted(BACKENDS))}{later}; default torch")
     p.add_argument("--checkpoint", metavar="PATH", default=None,
-                   help="checkpoint file (.pt from `gtcrn-micro train`); default: the one shipped with the package")
+                   help="checkpoint file (.pt from `gtcrn-micro train`, or .tflite from `gtcrn-micro export` for the "
+                        "tflite-* backends); default: the one shipped with the package")
+    p.add_argument("--runtime", choices=("litert", "tflm"), default="litert",
+                   help="interpreter for tflite-* backends: LiteRT (default) or the TensorFlow Lite Micro interpreter")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for torch (default 1: plenty for these small models, and fast on a busy machine)")
 
@@ -104,7 +107,7 @@ def _enhance_run(args: argparse.Namespace) -> int:
 
     plan_outputs(args.input, args.output)  # refuse bad INPUT/OUTPUT before loading a model
     _set_threads(args.threads)
-    enhancer = load_enhancer(args.model, args.checkpoint, args.backend)
+    enhancer = load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
 
     def report(result) -> None:
         print(result.line(), flush=True)
@@ -138,7 +141,7 @@ def _evaluate_run(args: argparse.Namespace) -> int:
     from .inference import evaluate_pairs, json_safe, load_enhancer, summary_table
 
     _set_threads(args.threads)
-    enhancer = load_enhancer(args.model, args.checkpoint, args.backend)
+    enhancer = load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
     result = evaluate_pairs(args.noisy, args.clean, enhancer, limit=args.limit, dnsmos=args.dnsmos,
                             progress=not args.no_progress)
     if result["notices"]:  # e.g. 824 files resampled: one line per kind of notice, not per file

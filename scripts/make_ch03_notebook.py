@@ -30,7 +30,7 @@ ch.install()
 ch.code("""
 import numpy as np
 import torch
-from IPython.display import Audio
+from IPython.display import Audio, display
 
 import gtcrn_micro as gm
 
@@ -67,7 +67,7 @@ A streaming step is `core(feat, state) -> (mask, new_state)` on one frame, `feat
 
 ch.code("""
 model, source = gm.load_stream_model("micro")  # the shipped checkpoint if there is one
-print("weights:", source or "untrained (no checkpoint shipped yet): parity does not depend on them")
+print("weights:", source.name if source else "untrained (no checkpoint shipped): parity does not depend on them")
 {r["name"]: r["shape"] for r in gm.state_summary(model)}
 """)
 
@@ -76,8 +76,8 @@ gm.plot_state_sizes(model)
 """)
 
 ch.md("""
-*Figure 3.1: the values each state tensor of `micro` holds between two streaming steps, coloured by
-kind; the labels give the shapes (without batch), the title the total. The caches of the dilation-5
+*Figure 3.1: the values each state tensor of `micro` holds between two streaming steps (log scale),
+coloured by kind; the labels give the shapes (without batch), the title the total. The caches of the dilation-5
 convolutions are the largest. In the exported int8 graph each of these tensors is an input and an
 output of the step, fed back by the host loop.*
 """)
@@ -142,26 +142,31 @@ ch.md("""
 
 `scripts/benchmark_streaming.py` times 2000 steps of each model on one CPU thread and writes
 `benchmarks/streaming/results.json`; the chapter reads the numbers from there (running it takes
-about a minute). A step is Python calling many small PyTorch operations, so these times measure
-mostly overhead: they say the loop keeps up on a laptop, not what the ESP32-S3 will take.
+about a minute). `rtf` uses the wall clock, as do the percentiles: what a listener waits for,
+inflated when other programs share the CPU (the file records the load). `rtf_cpu` uses the CPU time
+of the thread: the step's own cost. A step is Python calling a few hundred small PyTorch operations,
+so these times are mostly interpreter overhead: they do not predict what the ESP32-S3 will take.
 """)
 
 ch.code("""
 bench = gm.load_streaming_benchmark()
-rows = {name: {k: round(r[k], 3) for k in ("p50_ms", "p90_ms", "p99_ms", "rtf")} for name, r in bench["results"].items()}
-print(bench["machine"]["processor"], "torch", bench["machine"]["torch"], "|", bench["command"])
+keys = ("p50_ms", "p90_ms", "p99_ms", "rtf", "rtf_cpu")
+rows = {name: {k: round(r[k], 3) for k in keys} for name, r in bench["results"].items()}
+m = bench["machine"]
+print(m["processor"], "torch", m["torch"], "load", m["load_average_1min"], "|", bench["command"])
 rows
 """)
 
 ch.md("""
 ## Listen
 
-The streamed output, latency removed. With an untrained model this is the noisy clip through a
-random mask; with the shipped checkpoint it is the enhanced speech.
+The noisy input, then the streamed output with its latency removed. The cell near the top printed
+which weights the model has: with the shipped checkpoint (`micro.pt`) this is the enhanced speech;
+with an untrained model it is the noisy clip through a random mask.
 """)
 
 ch.code("""
-Audio(streamed[lat:], rate=sr)
+display(Audio(noisy, rate=sr), Audio(streamed[lat:], rate=sr))
 """)
 
 ch.md("""
@@ -172,8 +177,8 @@ ch.md("""
   `gm.plot_state_sizes`).
 - `gm.StreamingEnhancer` streams audio in chunks of any size with constant memory; its output is
   the offline output shifted by `n_fft - hop_length` = 256 samples (16 ms).
-- One step takes less than a hop on one (shared) CPU thread (`gm.load_streaming_benchmark()`);
-  the export chapters turn that step into an integer graph for the ESP32-S3.
+- `gm.load_streaming_benchmark()` reads what one step costs on one CPU thread of a PC, most of it
+  Python overhead; the export chapters turn that step into an integer graph for the ESP32-S3.
 """)
 
 ch.write()

@@ -41,7 +41,7 @@ def test_unavailable_backend_fails_before_any_scoring(bench, tmp_path, capsys):
     noisy, clean = make_pairs(tmp_path / "data", n=1, seconds=0.5)
     ckpt = make_checkpoint(tmp_path / "micro.pt")
     argv = ["--noisy", str(noisy), "--clean", str(clean), "--out", str(tmp_path / "bench"), "--models", "micro",
-            "--backends", "torch", "tflite-int8", "--checkpoint", f"micro={ckpt}"]
+            "--backends", "torch", "onnx", "--checkpoint", f"micro={ckpt}"]
     assert bench.main(argv) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert "Unknown backend 'onnx'" in capsys.readouterr().err
     assert not (tmp_path / "bench").exists()

@@ -104,9 +104,9 @@ def test_missing_shipped_checkpoint_is_one_sentence(tmp_path, pairs, capsys, mon
     assert "gtcrn-micro train --model micro" in one_error_line(capsys, "enhance")
 
 
-def test_planned_backend_is_one_sentence(tmp_path, pairs, ckpt, capsys):
+def test_tflite_backend_with_a_torch_checkpoint_is_one_sentence(tmp_path, pairs, ckpt, capsys):
     assert main(["enhance", str(pairs[0]), "-o", str(tmp_path / "o"), "--checkpoint", ckpt, "--backend", "tflite-int8"]) == 2
-    assert "not available yet" in one_error_line(capsys, "enhance")
+    assert "needs a .tflite file" in one_error_line(capsys, "enhance")
 
 
 def test_evaluate_writes_json(tmp_path, ckpt, pairs, capsys):

@@ -11,7 +11,7 @@ from .plots import (
     plot_spectrograms,
     plot_waveform,
 )
-from .samples import list_samples, load_sample
+from .samples import list_samples, load_sample, samples_dir
 from .stft import istft, n_frames, stft, window
 
 __all__ = [
@@ -41,4 +41,5 @@ __all__ = [
     "plot_compression",
     "list_samples",
     "load_sample",
+    "samples_dir",
 ]

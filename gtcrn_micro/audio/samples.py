@@ -9,12 +9,13 @@ source checkout, an installed wheel or Colab, whatever the working directory.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from .io import load_audio
 
-__all__ = ["SAMPLE_KINDS", "list_samples", "load_sample"]
+__all__ = ["SAMPLE_KINDS", "list_samples", "load_sample", "samples_dir"]
 
 SAMPLE_KINDS = ("speech", "noise")
 _SUFFIX = ".flac"
@@ -22,6 +23,18 @@ _SUFFIX = ".flac"
 
 def _sample_dir():
     return resources.files("gtcrn_micro") / "assets" / "samples"
+
+
+def samples_dir() -> Path:
+    """The folder that holds the shipped clips (``gtcrn_micro/assets/samples``), as a real path.
+
+    For folder-based tools such as :func:`gtcrn_micro.data.find_audio` and the trainer; the
+    package is installed unzipped (source checkout, wheel or Colab), so the folder is on disk.
+    """
+    path = Path(str(_sample_dir()))
+    if not path.is_dir():
+        raise FileNotFoundError(f"The shipped samples folder {path} is missing; reinstall gtcrn_micro.")
+    return path
 
 
 def list_samples(kind: str | None = None) -> list[str]:

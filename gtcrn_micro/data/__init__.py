@@ -1,4 +1,4 @@
-"""Data (chapter 3): on-the-fly mixtures of speech and noise, corpora on disk, downloads."""
+"""Data (chapter 4): on-the-fly mixtures of speech and noise, corpora on disk, downloads."""
 
 from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, find_audio, room_impulse_response,
                      split_files, synthetic_noise)
@@ -8,3 +8,6 @@ __all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "find
 from .corpora import VBD_TEST_URLS, download_voicebank, paired_files  # noqa: E402
 
 __all__ += ["VBD_TEST_URLS", "download_voicebank", "paired_files"]
+from .shipped import shipped_corpus, shipped_mixture_dataset  # noqa: E402
+
+__all__ += ["shipped_corpus", "shipped_mixture_dataset"]

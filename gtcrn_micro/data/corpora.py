@@ -1,4 +1,4 @@
-"""Corpora on disk: paired test sets and the VoiceBank-DEMAND download (chapter 3).
+"""Corpora on disk: paired test sets and the VoiceBank-DEMAND download (chapter 4).
 
 - :func:`paired_files`: a folder of noisy files and a folder of clean files with the same names
   (VoiceBank-DEMAND style, ``noisy/p232_001.wav`` with ``clean/p232_001.wav``), matched by name

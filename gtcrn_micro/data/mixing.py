@@ -1,4 +1,4 @@
-"""On-the-fly training mixtures: clean speech + noise at a random SNR and level (chapter 3).
+"""On-the-fly training mixtures: clean speech + noise at a random SNR and level (chapter 4).
 
 Every example is a pure function of ``(seed, epoch, index)``: the same triple always gives the
 same (noisy, clean) pair, whatever ran before. That makes training resumable exactly and

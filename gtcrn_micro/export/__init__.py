@@ -2,11 +2,15 @@
 
 from .calibration import calibration_mixtures, calibration_trace, sample_mixtures
 from .graph import StepGraph, export_onnx, record_trace, run_onnx_stream
-from .pipeline import export_model, load_step, snr_db
+from .analysis import layer_snr, plot_layer_snr
+from .enhance import TFLiteEnhancer
+from .pipeline import export_model, int8_snr_with_calibration, load_step, snr_db
+from .quant_math import affine_params, fake_quantize, quantization_snr, random_like_trace
 from .runtime import TFLiteStep
 from .tflite import (KINDS, TFLM_OPS, ExportError, check_full_integer, check_tflm_ops, model_summary,
                      onnx_to_saved_model, quantize, tflm_arena_bytes, tie_state_quantization)
 
-__all__ = ["calibration_mixtures", "calibration_trace", "sample_mixtures", "StepGraph", "export_onnx", "record_trace", "run_onnx_stream", "export_model", "load_step", "snr_db",
+__all__ = ["calibration_mixtures", "calibration_trace", "sample_mixtures", "StepGraph", "export_onnx", "record_trace", "run_onnx_stream", "export_model", "load_step", "snr_db", "int8_snr_with_calibration", "layer_snr", "plot_layer_snr",
+           "TFLiteEnhancer", "affine_params", "fake_quantize", "quantization_snr", "random_like_trace",
            "TFLiteStep", "KINDS", "TFLM_OPS", "ExportError", "check_full_integer", "check_tflm_ops", "model_summary",
            "onnx_to_saved_model", "quantize", "tflm_arena_bytes", "tie_state_quantization"]

@@ -13,7 +13,7 @@ from torch import nn
 from ..audio.stft import istft, stft
 from .pipeline import load_step
 
-__all__ = ["TFLiteEnhancer"]
+__all__ = ["TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
 
 
 class TFLiteEnhancer:
@@ -31,3 +31,28 @@ class TFLiteEnhancer:
         masks = self.step.stream(feat)  # (T,2,1,129)
         mask = torch.from_numpy(masks[:, :, 0]).permute(1, 0, 2).unsqueeze(0)  # (1,2,T,129)
         return istft(self.model.apply_mask(mask, spec), len(wav))[0].numpy()
+
+
+def shipped_tflite(model: str, kind: str) -> Path:
+    """``gtcrn_micro/checkpoints/{model}_{kind}.tflite``: the exported step shipped with the package."""
+    return Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_{kind}.tflite"
+
+
+def tflite_backend(model: str, checkpoint, kind: str, runtime: str = "litert"):
+    """Backend factory for ``enhance``/``evaluate``: ``(run, path)`` with the exported ``kind`` step.
+
+    ``checkpoint`` is a ``.tflite`` file (as written by ``gtcrn-micro export``), or None for the
+    one shipped with the package.
+    """
+    from ..model import build_model
+
+    if model != "micro":
+        raise ValueError(f"Only the micro model has an exported step, not {model!r}.")
+    path = Path(checkpoint) if checkpoint else shipped_tflite(model, kind)
+    if path.suffix != ".tflite":
+        raise ValueError(f"Backend tflite-{kind} needs a .tflite file from `gtcrn-micro export`, not {path.name}.")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: export one with `gtcrn-micro export --model micro "
+                                f"--checkpoint CKPT -o DIR` and pass --checkpoint DIR/step_{kind}.tflite.")
+    enhancer = TFLiteEnhancer(build_model(model), path, runtime)  # host parts have no trained weights
+    return enhancer.enhance, path

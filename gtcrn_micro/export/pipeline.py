@@ -20,7 +20,7 @@ from .tflite import (KINDS, ExportError, check_full_integer, check_tflm_ops, mod
                      quantize, tie_state_quantization)
 from .tflm_run import run_tflm_isolated
 
-__all__ = ["snr_db", "export_model", "load_step"]
+__all__ = ["snr_db", "export_model", "load_step", "int8_snr_with_calibration"]
 
 
 def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
@@ -92,3 +92,16 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         shutil.rmtree(saved, ignore_errors=True)
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
     return report
+
+
+def int8_snr_with_calibration(saved_model: str | Path, model: nn.Module, calibration: dict[str, np.ndarray],
+                              trace: dict[str, np.ndarray], path: str | Path) -> float:
+    """Quantize to int8 with ``calibration`` data, stream ``trace`` through it; SNR (dB) vs the float masks.
+
+    The book uses it to show what calibrating on the wrong data does.
+    """
+    graph = StepGraph(model)
+    data = quantize(saved_model, "int8", calibration, graph.input_names)
+    data, _ = tie_state_quantization(data, graph.state_names, graph.output_names)
+    Path(path).write_bytes(data)
+    return snr_db(trace["mask"], load_step(path, model).stream(trace["feat"], trace["start"]))

@@ -59,11 +59,7 @@ BackendFactory = Callable[[str, "str | Path | None"], "tuple[Run, Path | None]"]
 
 # Backends that later stages of the pipeline register; named here so that asking for one early
 # says where it comes from instead of "unknown".
-PLANNED_BACKENDS: dict[str, str] = {
-    "tflite-float": "the export stage (float TensorFlow Lite model)",
-    "tflite-int8": "the export stage (full-integer int8 TensorFlow Lite model)",
-    "tflite-int16x8": "the export stage (int16 activations, int8 weights TensorFlow Lite model)",
-}
+PLANNED_BACKENDS: dict[str, str] = {}
 
 
 class EnhanceError(ValueError):
@@ -172,7 +168,21 @@ def _stream_backend(model: str, checkpoint) -> tuple[Run, Path]:
     return run, path
 
 
+def _tflite(kind: str, runtime: str) -> BackendFactory:
+    """The exported ``kind`` step (chapter 5) in LiteRT or TFLM; its checkpoint is a ``.tflite`` file."""
+
+    def factory(model: str, checkpoint):
+        from ..export.enhance import tflite_backend
+
+        return tflite_backend(model, checkpoint, kind, runtime)
+
+    return factory
+
+
 BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend, "stream": _stream_backend}
+for _kind in ("float", "int8", "int16x8"):
+    BACKENDS[f"tflite-{_kind}"] = _tflite(_kind, "litert")
+RUNTIMES = ("litert", "tflm")  # --runtime tflm runs a tflite-* backend in the TFLite Micro interpreter
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
@@ -261,7 +271,8 @@ class FileResult:
         return f"{self.src} -> {self.dst} ({self.seconds:.2f} s of audio, {speed:.{0 if speed >= 10 else 1}f}x real time)"
 
 
-def load_enhancer(model: str = "micro", checkpoint: str | Path | None = None, backend: str = "torch") -> Enhancer:
+def load_enhancer(model: str = "micro", checkpoint: str | Path | None = None, backend: str = "torch",
+                  runtime: str = "litert") -> Enhancer:
     """An :class:`Enhancer` for a model preset (``micro``, ``gtcrn``) run by ``backend``.
 
     ``checkpoint``: a checkpoint file, or None for the one shipped in
@@ -281,6 +292,13 @@ def load_enhancer(model: str = "micro", checkpoint: str | Path | None = None, ba
                 f"available now: {available}."
             )
         raise EnhanceError(f"Unknown backend {backend!r}: choose one of {available}.")
+    if runtime not in RUNTIMES:
+        raise EnhanceError(f"Unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}.")
+    if runtime != "litert":
+        if not backend.startswith("tflite-"):
+            raise EnhanceError(f"--runtime {runtime} runs exported models only: use it with a tflite-* backend.")
+        run, source = _tflite(backend.removeprefix("tflite-"), runtime)(model, checkpoint)
+        return Enhancer(model, f"{backend}:{runtime}", source, run)
     run, source = BACKENDS[backend](model, checkpoint)
     return Enhancer(model, backend, source, run)
 

@@ -26,7 +26,8 @@ def state_summary(model: nn.Module) -> list[dict]:
 
 def plot_state_sizes(model: nn.Module):
     """Horizontal bars: values held by each state tensor between two streaming steps, coloured by
-    kind (dilated conv caches, TRA GRU hidden vectors, inter GRU hidden vectors), shapes as labels."""
+    kind (dilated conv caches, TRA GRU hidden vectors, inter GRU hidden vectors), shapes as labels,
+    on a log scale."""
     rows = state_summary(model)[::-1]  # first state on top
     colors = {"conv cache": "tab:blue", "TRA GRU hidden": "tab:orange", "inter GRU hidden": "tab:green"}
     fig, ax = new_figure(1, 1, figsize=(8, 0.3 * len(rows) + 1.2))
@@ -36,9 +37,10 @@ def plot_state_sizes(model: nn.Module):
         ax.text(r["values"], i, f" {r['shape']}", va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), [r["name"] for r in rows])
     total = sum(r["values"] for r in rows)
-    ax.set_xlabel("values held between steps")
+    ax.set_xscale("log")  # a TRA vector (16) next to a dilation-5 cache (5,280)
+    ax.set_xlabel("values held between steps (log scale)")
     ax.set_title(f"{getattr(model.cfg, 'name', '')} state: {total:,} values ({4 * total / 1024:.1f} KiB float32)")
-    ax.set_xlim(0, 1.25 * max(r["values"] for r in rows))
-    ax.legend(loc="lower right")
+    ax.set_xlim(1, 8 * max(r["values"] for r in rows))
+    ax.legend(loc="center right")
     ax.grid(axis="x", alpha=0.3)
     return fig

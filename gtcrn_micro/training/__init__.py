@@ -1,8 +1,10 @@
-"""Training (chapter 3): losses, metrics, and the resumable training loop."""
+"""Training (chapter 4): losses, metrics, and the resumable training loop."""
 
 from .losses import LossWeights, hybrid_loss, si_snr_loss
 from .metrics import dnsmos, pesq_wb, score_pair, si_snr, stoi
+from .plots import loss_terms_vs_snr, plot_loss_terms
 from .trainer import PRESETS, TrainConfig, build_datasets, load_checkpoint, plot_history, train
 
 __all__ = ["LossWeights", "hybrid_loss", "si_snr_loss", "dnsmos", "pesq_wb", "score_pair", "si_snr", "stoi",
+           "loss_terms_vs_snr", "plot_loss_terms",
            "PRESETS", "TrainConfig", "build_datasets", "load_checkpoint", "plot_history", "train"]

@@ -1,4 +1,4 @@
-"""The hybrid loss GTCRN is trained with (chapter 3).
+"""The hybrid loss GTCRN is trained with (chapter 4).
 
 ``loss = 30 * (MSE of compressed Re + MSE of compressed Im) + 70 * MSE of compressed |S| + SI-SNR term``
 

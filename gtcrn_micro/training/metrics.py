@@ -1,4 +1,4 @@
-"""Speech-quality metrics (chapter 3): PESQ-wb, STOI, SI-SNR, and DNSMOS for no-reference audio.
+"""Speech-quality metrics (chapter 4): PESQ-wb, STOI, SI-SNR, and DNSMOS for no-reference audio.
 
 PESQ comes from the ``pesq`` package (ITU-T P.862.2 wide band), STOI from ``pystoi``, DNSMOS from
 ``speechmos`` (its wheel carries the ONNX models, so it runs offline).

@@ -1,4 +1,4 @@
-"""Turn a training run into a shipped checkpoint with its model card (chapter 3).
+"""Turn a training run into a shipped checkpoint with its model card (chapter 4).
 
 ``release_checkpoint("runs/micro", "micro")`` copies the run's best weights (chosen on the
 validation set only) to ``gtcrn_micro/checkpoints/micro.pt``, without the optimizer, and writes

@@ -1,4 +1,4 @@
-"""Training: ``train(TrainConfig) -> history`` and the ``gtcrn-micro train`` command (chapter 3).
+"""Training: ``train(TrainConfig) -> history`` and the ``gtcrn-micro train`` command (chapter 4).
 
 - Data: on-the-fly mixtures (``gtcrn_micro.data``), deterministic in (seed, epoch, index), from
   folders of clean speech and of noise; a validation split by file hash that shares no file with
@@ -156,23 +156,25 @@ def _save(path: Path, payload: dict) -> None:
 
 
 def plot_history(history: list[dict], path: str | Path | None = None):
-    """Training/validation loss and validation PESQ per epoch; saves to ``path`` if given."""
-    import matplotlib
+    """Training/validation loss and validation PESQ per epoch; saves to ``path`` if given.
 
-    matplotlib.use("Agg") if path else None
-    import matplotlib.pyplot as plt
+    Returns a :class:`~gtcrn_micro.audio.plots.PlotFigure` (no pyplot: nothing shown twice in notebooks).
+    """
+    from matplotlib.ticker import MaxNLocator
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    from ..audio.plots import new_figure
+
+    fig, (a, b) = new_figure(1, 2, figsize=(9, 3.2))
     ep = [h["epoch"] for h in history]
-    a.plot(ep, [h["train_loss"] for h in history], label="train")
-    a.plot(ep, [h["val_loss"] for h in history], label="validation")
+    a.plot(ep, [h["train_loss"] for h in history], marker="o", label="train")
+    a.plot(ep, [h["val_loss"] for h in history], marker="o", label="validation")
     a.set_xlabel("epoch"), a.set_ylabel("hybrid loss"), a.legend()
-    b.plot(ep, [h["val_pesq"] for h in history], color="C2")
+    b.plot(ep, [h["val_pesq"] for h in history], marker="o", color="C2")
     b.set_xlabel("epoch"), b.set_ylabel("validation PESQ-wb")
-    fig.tight_layout()
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     if path:
         fig.savefig(path, dpi=110)
-        plt.close(fig)
     return fig
 
 

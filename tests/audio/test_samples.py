@@ -98,3 +98,11 @@ def test_make_samples_script_refuses_other_licenses(tmp_path):
     _fake_data_dir(tmp_path / "data", make_samples, {"blanket": "CC BY"})
     with pytest.raises(SystemExit, match="license 'CC BY' is not allowed"):
         make_samples.main([str(tmp_path / "data"), "--out", str(tmp_path / "out")])
+
+
+def test_samples_dir_is_the_folder_of_the_shipped_clips():
+    from gtcrn_micro.audio.samples import samples_dir
+
+    folder = samples_dir()
+    assert folder.is_dir() and folder.name == "samples"
+    assert sorted(p.stem for p in folder.glob("*.flac")) == list_samples()

@@ -141,3 +141,12 @@ def test_layer_snr_finds_every_op_and_the_input_is_nearly_exact(exported):
     assert max(finite) > 30 and min(finite) < max(finite)  # some ops lose more than others
     fig = plot_layer_snr(rows)
     assert len(fig.axes[0].patches) >= len(rows)
+
+
+def test_random_calibration_is_worse_than_streaming_traces(exported, tmp_path):
+    from gtcrn_micro.export import int8_snr_with_calibration, random_like_trace
+
+    model, trace, out, report = exported
+    snr_random = int8_snr_with_calibration(out / "saved_model", model, random_like_trace(trace), trace,
+                                           tmp_path / "random.tflite")
+    assert snr_random < report["int8"]["snr_vs_torch_db"]

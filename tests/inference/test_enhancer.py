@@ -90,9 +90,13 @@ def test_gtcrn_runs_too(tmp_path):
     assert enh.shape == (3000,) and np.isfinite(enh).all()
 
 
-def test_planned_and_unknown_backends_are_clear_errors(ckpt):
-    with pytest.raises(EnhanceError, match="'tflite-int8' is not available yet.*available now: stream, torch"):
+def test_unknown_backends_and_runtimes_are_clear_errors(ckpt, tmp_path):
+    with pytest.raises(ValueError, match="needs a .tflite file"):
         load_enhancer("micro", ckpt, backend="tflite-int8")
+    with pytest.raises(FileNotFoundError, match="gtcrn-micro export"):
+        load_enhancer("micro", tmp_path / "step_int8.tflite", backend="tflite-int8")
+    with pytest.raises(EnhanceError, match="runs exported models only"):
+        load_enhancer("micro", ckpt, backend="torch", runtime="tflm")
     with pytest.raises(EnhanceError, match="Unknown backend 'onnx'"):
         load_enhancer("micro", ckpt, backend="onnx")
     with pytest.raises(EnhanceError, match="Unknown model"):

@@ -167,3 +167,32 @@ def test_state_summary_and_plot(name):
     assert {r["kind"] for r in rows} == {"conv cache", "TRA GRU hidden", "inter GRU hidden"}
     fig = plot_state_sizes(net)
     assert len(fig.axes[0].patches) == len(rows)
+
+
+def test_load_stream_model_prefers_a_checkpoint(tmp_path, monkeypatch):
+    import gtcrn_micro.inference.enhancer as enhancer_mod
+    from gtcrn_micro.streaming import load_stream_model
+
+    ckpt = make_checkpoint(tmp_path / "micro.pt", "micro", seed=3)
+    net, source = load_stream_model("micro", ckpt)
+    assert source == ckpt and not net.training
+    assert torch.equal(net.state_dict()["enc1.0.weight"], torch.load(ckpt)["model"]["enc1.0.weight"])
+    monkeypatch.setattr(enhancer_mod, "_shipped_dir", lambda: tmp_path / "none")
+    net, source = load_stream_model("gtcrn")  # nothing shipped: an untrained model
+    assert source is None and type(net).__name__ == "GTCRN"
+
+
+def test_benchmark_step_and_results_file(tmp_path):
+    import json
+
+    from gtcrn_micro.streaming import benchmark_step, load_streaming_benchmark
+
+    r = benchmark_step(_PassThrough(), frames=20, warmup=2)
+    assert r["frames"] == 20 and r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] <= r["max_ms"]
+    assert r["rtf"] == pytest.approx(r["mean_ms"] / 16.0) and r["latency_samples"] == 256
+    assert 0 < r["rtf_cpu"] == pytest.approx(r["cpu_mean_ms"] / 16.0)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"results": {"micro": r}}))
+    assert load_streaming_benchmark(path)["results"]["micro"]["frames"] == 20
+    with pytest.raises(FileNotFoundError, match="benchmark_streaming.py"):
+        load_streaming_benchmark(tmp_path / "missing.json")

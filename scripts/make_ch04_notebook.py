@@ -1,0 +1,315 @@
+"""Write book/04_training.ipynb from this script, without outputs.
+
+Run from anywhere: ``.venv/bin/python scripts/make_ch04_notebook.py``. Edit the chapter here, not
+in the notebook, so that the two never drift.
+"""
+
+from notebook_tools import Chapter
+
+ch = Chapter("04_training", "ch04")
+
+ch.md("""
+# Training
+
+The architecture of chapter 2 only becomes an enhancer once it has seen a great many noisy
+examples together with the clean speech they hide. This chapter walks through how `micro` is
+trained: where the examples come from, what the loss measures, what the training loop writes, and
+what the shipped checkpoint achieves. The long run behind that checkpoint takes hours on a CPU, so
+here we run the same loop for a few seconds and load the result of the long run from disk.
+
+**What you will build**
+
+- training mixtures drawn on the fly from the shipped clips: recorded and synthetic noise, a
+  simulated room, random SNR and level, each one you can see and hear;
+- the hybrid loss, term by term, on estimates that are more or less noisy;
+- a short training run with the `cpu-tiny` preset, its log, its files and its curves;
+- the shipped `micro` checkpoint: its model card, an enhanced clip with PESQ, STOI and SI-SNR;
+- the results on the VoiceBank-DEMAND test set, when they have been measured.
+""")
+
+ch.install()
+
+ch.code("""
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import Audio, Markdown, display
+
+import gtcrn_micro as gm
+from gtcrn_micro import data, training
+""")
+
+ch.md("""
+## Mixtures you can hear
+
+A training example is a pair `(noisy, clean)`. Instead of storing a fixed set of pairs, the
+`MixtureDataset` makes each one when it is asked for: it cuts a random segment of clean speech,
+maybe puts it in a simulated room, adds a noise at a random SNR and scales the sum to a random
+level. The draw is a pure function of `(seed, epoch, index)`, so a run that is stopped and resumed
+sees exactly the same examples, and the validation mixtures never change. `MixConfig` holds the
+ranges; the defaults are what the shipped checkpoint was trained with:
+""")
+
+ch.code("""
+torch.set_num_threads(1)  # small jobs on a shared CPU: one thread is the fastest
+config = gm.get_config("micro")  # audio settings: 16 kHz, n_fft 512, hop 256
+sample_rate = config.audio.sample_rate
+data.MixConfig()
+""")
+
+ch.md("""
+`shipped_mixture_dataset` builds such a dataset from the six clips that ship with the package.
+To hear each kind of example once, we force one branch at a time: a recorded noise, the same in a
+simulated room, and a synthetic noise. `mix(rng)` returns the pair and what it drew.
+""")
+
+ch.code("""
+forced = {"recorded noise": {},
+          "reverberant room": {"reverb_prob": 1.0, "rt60": (0.6, 0.8)},  # a large room: the tail is easy to hear
+          "synthetic noise": {"synthetic_prob": 1.0}}
+examples = {}
+for i, (title, branch) in enumerate(forced.items()):
+    settings = dict(segment_seconds=3.0, reverb_prob=0.0, synthetic_prob=0.0, babble_prob=0.0) | branch
+    ds = data.shipped_mixture_dataset(data.MixConfig(**settings))
+    examples[title] = ds.mix(np.random.default_rng(4 + i))  # (noisy (L,), clean (L,), info)
+pd.DataFrame({title: info for title, (_, _, info) in examples.items()}).T
+""")
+
+ch.md("""
+`snr_db` is the speech-to-noise ratio of the mix, `level_db` the RMS level of the noisy signal in
+dB below full scale, `rt60` the reverberation time of the room (seconds for the reverberation to
+decay by 60 dB), and `noise` the kind of noise.
+""")
+
+ch.code("""
+gm.plot_spectrograms({title: noisy for title, (noisy, _, _) in examples.items()}, config)
+""")
+
+ch.md("""
+*Figure 4.1: the three noisy training examples. The recorded noise has its own structure in time
+and frequency; the room smears every syllable into the next; the synthetic noise (its kind is in
+the table above) has the same spectrum from start to end.*
+""")
+
+ch.md("""
+Listen to each noisy example, then its clean target. (The players normalise the loudness; the
+mixtures themselves are as quiet as -35 dBFS, because real microphones often are.)
+""")
+
+ch.code("""
+for title, (noisy, clean, info) in examples.items():
+    print(title)
+    display(Audio(noisy, rate=sample_rate), Audio(clean, rate=sample_rate))
+""")
+
+ch.md("""
+In the room, the target is not the dry speech. It keeps the direct sound and the reflections of
+the first 50 ms, which the ear fuses with the direct sound anyway, and drops the late tail: the
+model learns to remove late reverberation as well as noise, without having to undo the room
+completely.
+""")
+
+ch.code("""
+noisy, target, info = examples["reverberant room"]
+gm.plot_spectrograms({"noisy, in the room": noisy, "target: direct + first 50 ms": target}, config)
+""")
+
+ch.md("""
+*Figure 4.2: the reverberant example and its target. The late reverberation that fills the gaps
+between the syllables on the left is gone on the right; the noise is gone too.*
+""")
+
+ch.md("""
+## The hybrid loss
+
+The model predicts a spectrum `est_spec`; the loss compares it with the clean spectrum in three
+ways (see `gtcrn_micro/training/losses.py`). Two terms compare compressed spectra, where each
+magnitude is raised to the power 0.3 as in chapter 1 so that quiet bins count too: the mean
+squared error of the real and imaginary parts (`complex`, weight 30) and of the magnitudes
+(`magnitude`, weight 70). The third, `sisnr`, is $-\\log_{10}$ of the scale-invariant SNR of the
+waveforms (weight 1), which watches the phase and the time signal.
+
+To see how the terms move, take the clean speech plus some noise as the "estimate", at SNRs from
+-5 dB (very noisy) to 30 dB (nearly clean):
+""")
+
+ch.code("""
+clean, noise = gm.load_sample("speech_en_1"), gm.load_sample("noise_wind")
+rows = training.loss_terms_vs_snr(clean, noise, snrs_db=(-5, 0, 5, 10, 20, 30))
+pd.DataFrame(rows).set_index("snr_db").round(3)
+""")
+
+ch.code("""
+training.plot_loss_terms(rows)
+""")
+
+ch.md("""
+*Figure 4.3: the weighted loss terms and their sum against the SNR of the estimate. The spectral
+terms fall towards zero as the estimate gets cleaner; the SI-SNR term falls by 1 for every 10 dB
+without levelling off, so it keeps pushing once the spectra already agree closely.*
+""")
+
+ch.md("""
+The SI-SNR term ignores the scale of the estimate; the spectral terms do not. An estimate that is
+clean but half as loud as it should be is perfect for SI-SNR and penalised by the two MSE terms:
+""")
+
+ch.code("""
+clean_spec = gm.stft(torch.from_numpy(clean))  # (1,F,T,2)
+scaled = {f"clean x {g}": training.hybrid_loss(g * clean_spec, clean_spec, len(clean)) for g in (0.5, 2.0)}
+pd.DataFrame({name: {k: v.item() for k, v in terms.items()} for name, terms in scaled.items()}).T.round(3)
+""")
+
+ch.md("""
+## A short training run
+
+`train(TrainConfig)` is the whole loop: Adam with a warm-up and a cosine decay, the hybrid loss,
+gradient clipping, a validation pass after every epoch (loss, PESQ, STOI, SI-SNR on fixed
+mixtures), and checkpoints from which a killed run resumes exactly. `PRESETS` holds named
+settings; `cpu-tiny` is made for this page:
+""")
+
+ch.code("""
+training.PRESETS["cpu-tiny"]
+""")
+
+ch.md("""
+`shipped_corpus` copies the shipped clips into a speech folder and a noise folder, the layout
+the trainer expects from real corpora. The validation split is by a hash of each file name, so
+one speech clip and one noise clip are held out and never trained on. We run four short epochs.
+""")
+
+ch.code("""
+workdir = Path(tempfile.mkdtemp(prefix="gtcrn-micro-"))
+speech_dir, noise_dir = data.shipped_corpus(workdir)
+settings = training.PRESETS["cpu-tiny"] | {"epochs": 4}
+train_cfg = training.TrainConfig(model="micro", speech_dirs=[str(speech_dir)], noise_dirs=[str(noise_dir)],
+                                 out_dir=str(workdir / "run"), progress=False, threads=1, **settings)
+train_cfg.total_steps, train_cfg.batch_size, train_cfg.segment_seconds
+""")
+
+ch.code("""
+history = training.train(train_cfg)  # prints one log line per checkpoint and per epoch
+""")
+
+ch.code("""
+training.plot_history(history)
+""")
+
+ch.md("""
+*Figure 4.4: training and validation loss (left) and validation PESQ (right) of the short run.
+A few dozen steps on two clips only show that the loop runs; the numbers mean nothing yet.*
+""")
+
+ch.md("""
+Everything the run needs to be resumed, inspected or released is in its folder: `last.pt`
+(weights, optimiser, scheduler, random states, position in the epoch), `best.pt` (chosen on
+validation PESQ), the log, the history, the settings and the curves.
+""")
+
+ch.code("""
+sorted(p.name for p in (workdir / "run").iterdir())
+""")
+
+ch.md("""
+This run only demonstrates the loop. The shipped checkpoint came from the same `train` function
+run far longer on real speech and noise corpora; its model card, below, records the data, the
+number of steps and the exact command. To train your own, point the same command at your
+folders: `gtcrn-micro train --model micro --speech DIR --noise DIR --out runs/micro`.
+""")
+
+ch.md("""
+## The shipped checkpoint
+
+The package ships the weights of its best `micro` run, with a model card that
+`release_checkpoint` writes from the run's own files: the commands, the data, the steps, the
+validation scores, and the test scores once measured.
+""")
+
+ch.code("""
+checkpoint = gm.inference.shipped_checkpoint("micro")
+display(Markdown(checkpoint.with_suffix(".md").read_text()))
+""")
+
+ch.md("""
+The checkpoint itself stores the validation record of the epoch it was chosen at:
+""")
+
+ch.code("""
+ckpt = training.load_checkpoint(checkpoint)
+pd.DataFrame([ckpt["validation"]]).round(3)
+""")
+
+ch.md("""
+`load_enhancer` wraps the weights into an enhancer that takes a waveform and returns one of the
+same length (the `torch` backend runs the whole clip at once). We enhance a shipped speech clip
+mixed with birdsong at 5 dB.
+""")
+
+ch.code("""
+enhancer = gm.load_enhancer("micro", backend="torch")
+clean = gm.load_sample("speech_en_2")
+noisy, _ = gm.mix_at_snr(clean, gm.load_sample("noise_birds"), snr_db=5.0, rng=0)  # (L,)
+enh = enhancer.enhance(noisy)  # (L,)
+enhancer
+""")
+
+ch.code("""
+gm.plot_spectrograms({"noisy, 5 dB": noisy, "enhanced (micro)": enh, "clean": clean}, config)
+""")
+
+ch.md("""
+*Figure 4.5: the noisy clip, what the shipped `micro` checkpoint makes of it, and the clean
+speech, on one colour scale.*
+""")
+
+ch.code("""
+display(Audio(noisy, rate=sample_rate), Audio(enh, rate=sample_rate), Audio(clean, rate=sample_rate))
+""")
+
+ch.md("""
+PESQ (wide band, 1 to 4.64), STOI (0 to 1) and SI-SNR (dB) of the noisy and the enhanced clip,
+both against the clean speech. One clip is an anecdote, and the shipped clips are cut from the
+same development data the model was trained on (it may even have heard this one), so this is not a
+test; the test set is below.
+""")
+
+ch.code("""
+scores = {"noisy": training.score_pair(clean, noisy), "enhanced": training.score_pair(clean, enh)}
+pd.DataFrame(scores).T.round(3)
+""")
+
+ch.md("""
+## Results on the test set
+
+`scripts/benchmark_quality.py` scores the noisy input and each model on the 824 utterances of the
+VoiceBank-DEMAND test set, which no training or model choice ever used, and writes
+`benchmarks/quality/results.md`. The table below is read from that file.
+""")
+
+ch.code("""
+results = Path(gm.__file__).resolve().parents[1] / "benchmarks" / "quality" / "results.md"
+not_yet = "*Not measured yet: run `scripts/benchmark_quality.py` to write this table.*"
+display(Markdown(results.read_text() if results.exists() else not_yet))
+""")
+
+ch.md("""
+## Summary
+
+- `MixtureDataset` makes training pairs on the fly, deterministic in `(seed, epoch, index)`:
+  random SNR and level, recorded, synthetic or babble noise, and simulated rooms whose target keeps
+  only the first 50 ms of reflections; `shipped_mixture_dataset` and `shipped_corpus` make them
+  from the shipped clips.
+- `hybrid_loss` adds compressed-spectrum MSE terms, which care about level, to an SI-SNR term,
+  which does not and never stops improving.
+- `train(TrainConfig)` is one resumable loop; `PRESETS["cpu-tiny"]` runs it in seconds, the
+  full preset for hours; the best checkpoint is chosen on validation PESQ only.
+- `load_enhancer("micro")` loads the shipped checkpoint, whose model card records how it was made.
+
+The following chapters export the trained model and quantize it to int8 for the ESP32-S3.
+""")
+
+ch.write()
