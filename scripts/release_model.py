@@ -1,0 +1,61 @@
+"""Release a trained micro model: its best checkpoint and model card, and its exported steps.
+
+    python scripts/release_model.py --run runs/micro --speech ../shared/data/speech --noise ../shared/data/noise
+
+1. ``gtcrn_micro/checkpoints/micro.pt`` + ``micro.md`` from the run's best checkpoint (chosen on validation).
+2. ``gtcrn-micro export`` of that checkpoint, calibrated on the *validation split* of the training
+   folders (never the test set); the float, int8 and int16x8 steps are copied to
+   ``gtcrn_micro/checkpoints/micro_{kind}.tflite`` and the export report to
+   ``benchmarks/export/micro_report.json`` (parity SNRs, op counts, sizes, TFLM arena).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", default="runs/micro")
+    p.add_argument("--speech", nargs="+", required=True)
+    p.add_argument("--noise", nargs="+", required=True)
+    p.add_argument("--calib-items", type=int, default=32)
+    args = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from gtcrn_micro.export import calibration_mixtures, calibration_trace, export_model
+    from gtcrn_micro.model import build_model
+    from gtcrn_micro.training import load_checkpoint
+    from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
+
+    ckpt = release_checkpoint(args.run, "micro")
+    model = build_model("micro").eval()
+    load_checkpoint(ckpt, model)
+    trace = calibration_trace(model, calibration_mixtures(args.speech, args.noise, n=args.calib_items))
+    with tempfile.TemporaryDirectory() as tmp:
+        report = export_model(model, tmp, trace)
+        for kind in ("float", "int8", "int16x8"):
+            shutil.copy(Path(tmp) / f"step_{kind}.tflite", CHECKPOINT_DIR / f"micro_{kind}.tflite")
+    report["command"] = "python scripts/release_model.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    report["calibration"] = f"{args.calib_items} mixtures of 4 s from the validation split of the training folders"
+    out = REPO / "benchmarks" / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "micro_report.json").write_text(json.dumps(report, indent=1, default=str))
+    for kind in ("float", "int8", "int16x8"):
+        r = report[kind]
+        print(f"{kind}: mask SNR vs torch {r['snr_vs_torch_db']:.1f} dB, {r['bytes']} bytes, {r['n_ops']} ops, "
+              f"arena {r.get('tflm_arena_bytes')} B, TFLM==LiteRT {r.get('tflm_identical_to_litert')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
