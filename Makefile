@@ -19,7 +19,7 @@ test: $(STAMP)
 
 # onnx2tf calls the `onnxsim` executable: the venv's bin must be on PATH inside notebook kernels.
 book: $(STAMP)
-	PATH="$(BIN):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+	PATH="$(BIN):$$PATH" TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/jupyter-book build . -W -n --keep-going
 
 clean-book:
 	rm -rf _build
