@@ -154,17 +154,29 @@ def onnx_to_saved_model(onnx_path: str | Path, out_dir: str | Path, input_names:
 
 
 def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | None = None,
-             input_names: list[str] | None = None) -> bytes:
+             input_names: list[str] | None = None, ranges: str = "clipped", tail: float = 1e-4) -> bytes:
     """Convert onnx2tf's saved model to TFLite: ``float``, full-integer ``int8`` or ``int16x8``.
 
     Integer kinds need ``trace`` (from :func:`~gtcrn_micro.export.graph.record_trace`): every
     recorded step is one representative sample, keyed by input name (NCHW, kept by ``-kat``).
     Inputs and outputs of integer models are integer too.
+    ``ranges`` (int8 only): ``"clipped"`` measures every activation's values ourselves and leaves
+    out the ``tail`` share on each side (:mod:`~gtcrn_micro.export.ranges`); ``"minmax"`` keeps the
+    converter's recorded ranges. int16x8 always uses the converter's ranges.
     """
     import tensorflow as tf
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    if ranges not in ("clipped", "minmax"):
+        raise ValueError(f"ranges must be 'clipped' or 'minmax', not {ranges!r}.")
+    if kind == "int8" and ranges == "clipped":
+        if trace is None or not input_names:
+            raise ValueError("Integer quantization needs a calibration trace and the input names.")
+        from .ranges import calibrate_only, clipped_ranges, measure_ranges, quantize_with_ranges
+
+        calibrated = calibrate_only(saved_model, trace, input_names)
+        return quantize_with_ranges(calibrated, clipped_ranges(measure_ranges(calibrated, trace, input_names), tail))
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     if kind != "float":
         if trace is None or not input_names:
