@@ -104,9 +104,10 @@ from .streaming import StreamingEnhancer, load_stream_model, load_streaming_benc
 __all__ += ["StreamingEnhancer", "load_stream_model", "load_streaming_benchmark", "plot_state_sizes", "state_summary"]
 
 # Export and quantization (chapter 5)
-from .export import (TFLiteEnhancer, calibration_trace, export_model, fake_quantize, int8_snr_with_calibration,
-                     layer_snr, plot_layer_snr, quantization_snr, random_like_trace, sample_mixtures)
+from .export import (TFLiteEnhancer, calibrate_only, calibration_trace, clipped_ranges, export_model, fake_quantize,
+                     int8_snr, int8_snr_with_calibration, layer_snr, measure_ranges, plot_layer_snr, plot_ranges,
+                     quantization_snr, quantize_with_ranges, random_like_trace, sample_mixtures)
 from .training import load_checkpoint
 
-__all__ += ["TFLiteEnhancer", "calibration_trace", "export_model", "fake_quantize", "int8_snr_with_calibration",
-            "layer_snr", "plot_layer_snr", "quantization_snr", "random_like_trace", "sample_mixtures", "load_checkpoint"]
+__all__ += ["TFLiteEnhancer", "calibrate_only", "calibration_trace", "clipped_ranges", "export_model", "fake_quantize",
+            "int8_snr", "int8_snr_with_calibration", "layer_snr", "measure_ranges", "plot_ranges", "quantize_with_ranges", "plot_layer_snr", "quantization_snr", "random_like_trace", "sample_mixtures", "load_checkpoint"]

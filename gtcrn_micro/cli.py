@@ -200,6 +200,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calib-speech", nargs="+", metavar="DIR", help="speech folders: calibrate on their validation split")
     p.add_argument("--calib-noise", nargs="+", metavar="DIR", help="noise folders (with --calib-speech)")
     p.add_argument("--calib-items", type=int, default=32, help="calibration mixtures of 4 s (default 32)")
+    p.add_argument("--ranges", choices=("clipped", "minmax"), default="clipped",
+                   help="int8 activation ranges: measured and clipped at the tails (default), or the converter's min/max")
+    p.add_argument("--tail", type=float, default=1e-4, help="share of values left out on each side (default 1e-4)")
 
 
 def _export_run(args: argparse.Namespace) -> int:
@@ -216,7 +219,10 @@ def _export_run(args: argparse.Namespace) -> int:
         load_checkpoint(args.checkpoint, model)
     noisy = (calibration_mixtures(args.calib_speech, args.calib_noise, n=args.calib_items) if args.calib_speech
              else sample_mixtures())
-    report = export_model(model, args.out, calibration_trace(model, noisy), kinds=EXPORT_FORMATS[args.format])
+    if not 0 <= args.tail < 0.5:
+        raise CLIError(f"--tail must be in [0, 0.5), not {args.tail}.")
+    report = export_model(model, args.out, calibration_trace(model, noisy), kinds=EXPORT_FORMATS[args.format],
+                          ranges=args.ranges, tail=args.tail)
     for kind in EXPORT_FORMATS[args.format]:
         r = report[kind]
         print(f"{kind:8s} {r['bytes']:7d} bytes, {r['n_ops']} ops, SNR vs torch {r['snr_vs_torch_db']:.1f} dB, "

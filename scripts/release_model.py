@@ -21,12 +21,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _scores(path: str) -> dict:
+    """Rows of a benchmark_quality results.csv for the card: ``{"noisy input": {...}, "micro (torch)": {...}}``."""
+    import csv
+
+    out = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            if row["model"] in ("noisy input", "micro"):
+                label = row["model"] if row["model"] == "noisy input" else f"micro ({row['backend']})"
+                out[label] = {k: float(row[k]) for k in ("pesq", "stoi", "si_snr")}
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", default="runs/micro")
     p.add_argument("--speech", nargs="+", required=True)
     p.add_argument("--noise", nargs="+", required=True)
     p.add_argument("--calib-items", type=int, default=32)
+    p.add_argument("--scores", metavar="CSV", help="results.csv of scripts/benchmark_quality.py: put its micro rows "
+                   "(and the noisy row) in the model card as test scores")
+    p.add_argument("--card-only", action="store_true", help="only rewrite the checkpoint and model card (no export)")
     args = p.parse_args(argv)
 
     import torch
@@ -37,7 +53,9 @@ def main(argv=None) -> int:
     from gtcrn_micro.training import load_checkpoint
     from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
 
-    ckpt = release_checkpoint(args.run, "micro")
+    ckpt = release_checkpoint(args.run, "micro", test_scores=_scores(args.scores) if args.scores else None)
+    if args.card_only:
+        return 0
     model = build_model("micro").eval()
     load_checkpoint(ckpt, model)
     trace = calibration_trace(model, calibration_mixtures(args.speech, args.noise, n=args.calib_items))
@@ -46,7 +64,8 @@ def main(argv=None) -> int:
         for kind in ("float", "int8", "int16x8"):
             shutil.copy(Path(tmp) / f"step_{kind}.tflite", CHECKPOINT_DIR / f"micro_{kind}.tflite")
     report["command"] = "python scripts/release_model.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    report["calibration"] = f"{args.calib_items} mixtures of 4 s from the validation split of the training folders"
+    report["calibration"] = (f"{args.calib_items} mixtures of 4 s from the validation split of the training folders; "
+                             "int8 activation ranges measured and clipped at 1e-4 per side")
     out = REPO / "benchmarks" / "export"
     out.mkdir(parents=True, exist_ok=True)
     (out / "micro_report.json").write_text(json.dumps(report, indent=1, default=str))

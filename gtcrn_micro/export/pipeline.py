@@ -20,7 +20,7 @@ from .tflite import (KINDS, ExportError, check_full_integer, check_tflm_ops, mod
                      quantize, tie_state_quantization)
 from .tflm_run import run_tflm_isolated
 
-__all__ = ["snr_db", "export_model", "load_step", "int8_snr_with_calibration"]
+__all__ = ["snr_db", "export_model", "load_step", "int8_snr", "int8_snr_with_calibration"]
 
 
 def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
@@ -39,11 +39,13 @@ def load_step(path: str | Path, model: nn.Module, runtime: str = "litert") -> TF
 
 
 def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndarray], kinds=KINDS,
-                 min_float_snr_db: float = 60.0, keep_saved_model: bool = False) -> dict:
+                 min_float_snr_db: float = 60.0, keep_saved_model: bool = False, ranges: str = "clipped",
+                 tail: float = 1e-4) -> dict:
     """Export ``model``'s streaming step and check every stage; returns (and writes) the report.
 
     ``trace``: from :func:`~gtcrn_micro.export.graph.record_trace` on real noisy speech; it is the
     calibration data of the integer models and the reference of every parity check.
+    ``ranges``/``tail``: how int8 activation ranges are chosen (see :func:`~.tflite.quantize`).
     Raises :class:`ExportError` when ONNX or float TFLite drift from torch by more than
     ``min_float_snr_db``, or when an integer model has float tensors, ops TFLM lacks, or states
     whose input and output scales differ.
@@ -65,7 +67,7 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         if kind == "float":  # re-converted (not onnx2tf's own file) so that it carries the signature
             path.write_bytes(quantize(saved, "float"))
         else:
-            data = quantize(saved, kind, trace, graph.input_names)
+            data = quantize(saved, kind, trace, graph.input_names, ranges=ranges, tail=tail)
             data, retied = tie_state_quantization(data, graph.state_names, graph.output_names)
             path.write_bytes(data)
             check_full_integer(data)
@@ -73,6 +75,8 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         check_tflm_ops(path.read_bytes())
         summary = model_summary(path.read_bytes())
         entry = {"bytes": path.stat().st_size, "ops": summary["ops"], "n_ops": summary["n_ops"]}
+        if kind == "int8":
+            entry["ranges"] = f"clipped, tail {tail:g} per side" if ranges == "clipped" else "converter min/max"
         step = load_step(path, model, "litert")
         if step.integer and step.state_mismatches():
             raise ExportError(f"{path.name}: state scales still differ for {step.state_mismatches()}.")
@@ -94,14 +98,19 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
     return report
 
 
+def int8_snr(data: bytes, model: nn.Module, trace: dict[str, np.ndarray], path: str | Path) -> float:
+    """Tie the states of int8 model ``data``, write it to ``path``, stream ``trace``; SNR (dB) vs the float masks."""
+    graph = StepGraph(model)
+    data, _ = tie_state_quantization(data, graph.state_names, graph.output_names)
+    Path(path).write_bytes(data)
+    return snr_db(trace["mask"], load_step(path, model).stream(trace["feat"], trace["start"]))
+
+
 def int8_snr_with_calibration(saved_model: str | Path, model: nn.Module, calibration: dict[str, np.ndarray],
-                              trace: dict[str, np.ndarray], path: str | Path) -> float:
+                              trace: dict[str, np.ndarray], path: str | Path, ranges: str = "clipped") -> float:
     """Quantize to int8 with ``calibration`` data, stream ``trace`` through it; SNR (dB) vs the float masks.
 
     The book uses it to show what calibrating on the wrong data does.
     """
     graph = StepGraph(model)
-    data = quantize(saved_model, "int8", calibration, graph.input_names)
-    data, _ = tie_state_quantization(data, graph.state_names, graph.output_names)
-    Path(path).write_bytes(data)
-    return snr_db(trace["mask"], load_step(path, model).stream(trace["feat"], trace["start"]))
+    return int8_snr(quantize(saved_model, "int8", calibration, graph.input_names, ranges=ranges), model, trace, path)

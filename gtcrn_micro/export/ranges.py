@@ -161,3 +161,26 @@ def quantize_with_ranges(calibrated: bytes, ranges: dict[int, tuple[float, float
 
     data = apply_ranges(calibrated, ranges) if ranges else calibrated
     return bytes(mlir_quantize(data, disable_per_channel=False, input_data_type=tf.int8, output_data_type=tf.int8))
+
+
+def plot_ranges(stats: dict[int, TensorRange], ranges: dict[int, tuple[float, float]] | None = None):
+    """Per tensor: width of the recorded range against the width of what it really held (log-log).
+
+    With ``ranges`` (from :func:`clipped_ranges`), the clipped widths are drawn too. Returns the figure.
+    """
+    from ..audio.plots import new_figure
+
+    keys = [i for i, r in stats.items() if r.seen[1] > r.seen[0]]
+    seen = np.array([stats[i].seen[1] - stats[i].seen[0] for i in keys])
+    rec = np.array([stats[i].recorded[1] - stats[i].recorded[0] for i in keys])
+    fig, ax = new_figure(figsize=(6, 4.2))
+    ax.loglog(seen, rec, "o", ms=3, alpha=0.6, label="recorded by the converter's calibrator")
+    if ranges:
+        clip = np.array([ranges[i][1] - ranges[i][0] if i in ranges else np.nan for i in keys])
+        ax.loglog(seen, clip, "x", ms=3, alpha=0.6, label="clipped (ours)")
+    lim = [min(seen.min(), rec.min()) * 0.8, max(seen.max(), rec.max()) * 1.25]
+    ax.plot(lim, lim, "k--", lw=0.8, label="= what the tensor held")
+    ax.set_xlabel("width of the values the tensor held")
+    ax.set_ylabel("width of the quantization range")
+    ax.legend(fontsize=8)
+    return fig

@@ -17,3 +17,8 @@ def test_export_with_a_corrupted_checkpoint_is_one_sentence(tmp_path, capsys):
     assert main(["export", "--checkpoint", str(bad), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "corrupted" in err and "Traceback" not in err
+
+
+def test_export_refuses_a_tail_that_would_clip_everything(tmp_path, capsys):
+    assert main(["export", "--tail", "0.7", "-o", str(tmp_path)]) == 2
+    assert "--tail" in capsys.readouterr().err
