@@ -1,0 +1,213 @@
+"""Generate the ESP-IDF project for the ESP32-S3 (chapter 6).
+
+:func:`generate_esp32s3_project` fills the template in ``gtcrn_micro/deploy/template/esp32s3`` from
+the config and an exported full-int8 step: the model as a C array, ``model_settings.h``, the ERB
+tables, the op resolver, and the host test's reference vectors. Everything that needs TFLM (op list,
+tensor quantization, arena, the int8 mask sequence) is read in a child process
+(:mod:`gtcrn_micro.deploy._inspect`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import MODEL_NAMES, get_config
+from . import cgen
+
+__all__ = ["DeployError", "Pins", "DEFAULT_PINS", "Project", "inspect_tflite", "generate_esp32s3_project",
+           "write_reference_vectors", "read_reference_vectors", "run_host_test", "ARENA_MARGIN", "arena_with_margin"]
+
+TEMPLATE = Path(__file__).resolve().parent / "template" / "esp32s3"
+ARENA_MARGIN = (0.10, 4096)  # arena = measured * (1 + 10 %) + 4 KB, rounded up to 1 KB: TFLM versions differ a little
+TASK_STACK = 16384  # main task stack: TFLM's Invoke call frames plus logging; DSP buffers are static
+REF_MAGIC = 0x56525447  # "GTRV"
+
+
+class DeployError(ValueError):
+    """The model or the output folder cannot be used; the message says what to do (one sentence)."""
+
+
+@dataclass(frozen=True)
+class Pins:
+    """ESP32-S3 GPIOs of the two I2S devices (defaults of menuconfig; any free GPIOs work)."""
+
+    mic_bclk: int = 4  # INMP441 SCK
+    mic_ws: int = 5  # INMP441 WS
+    mic_din: int = 6  # INMP441 SD
+    amp_bclk: int = 15  # MAX98357A BCLK
+    amp_ws: int = 16  # MAX98357A LRC
+    amp_dout: int = 17  # MAX98357A DIN
+
+    def table(self) -> list[tuple[str, int, str, str]]:
+        """(signal, GPIO, microphone pin, amplifier pin) rows for the wiring table."""
+        return [("mic bit clock", self.mic_bclk, "SCK", "-"), ("mic word select", self.mic_ws, "WS", "-"),
+                ("mic data", self.mic_din, "SD", "-"), ("amp bit clock", self.amp_bclk, "-", "BCLK"),
+                ("amp word select", self.amp_ws, "-", "LRC"), ("amp data", self.amp_dout, "-", "DIN")]
+
+
+DEFAULT_PINS = Pins()
+
+
+@dataclass
+class Project:
+    """What :func:`generate_esp32s3_project` wrote."""
+
+    out_dir: Path
+    files: list[str]
+    info: dict  # ops, tensors, arena (from the .tflite)
+    arena_bytes: int
+    model_bytes: int
+
+    @property
+    def ops(self) -> list[str]:
+        return [name for name, _ in self.info["ops"]]
+
+
+def inspect_tflite(path: str | Path, model: str = "micro", seconds: float = 0.0) -> tuple[dict, dict]:
+    """(info, reference vectors) of an exported step, read in a child process (TFLM)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.npz"
+        src.write_text(json.dumps({"path": str(path), "model": model, "seconds": seconds}))
+        proc = subprocess.run([sys.executable, "-m", "gtcrn_micro.deploy._inspect", str(src), str(dst)],
+                              capture_output=True, text=True)
+        if proc.returncode or not dst.exists():
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("W0", "I0"))]
+            raise DeployError(f"TFLite Micro could not read {Path(path).name}: " + " ".join(lines[-3:]))
+        data = np.load(dst)
+        return json.loads(str(data["info"])), {k: data[k] for k in data.files if k != "info"}
+
+
+def _check_int8(info: dict, path: Path) -> None:
+    from ..export.tflite import TFLM_OPS
+
+    bad = [k for k, t in {**info["inputs"], **info["outputs"]}.items() if t["type"] != "INT8"]
+    if bad:
+        raise DeployError(f"{path.name} is not a full-int8 step ({bad[0]} is {info['inputs'].get(bad[0], info['outputs'].get(bad[0]))['type']}); "
+                          "pass the int8 model from `gtcrn-micro export --format tflite-int8`.")
+    missing = [name for name, _ in info["ops"] if name not in TFLM_OPS]
+    if missing or info["n_subgraphs"] != 1:
+        raise DeployError(f"{path.name} uses ops TFLite Micro lacks ({', '.join(missing) or 'several subgraphs'}); "
+                          "export the model again with `gtcrn-micro export`.")
+    for k in info["inputs"]:
+        if k != "feat":
+            i, o = info["inputs"][k], info["outputs"][f"{k}_out"]
+            if (i["scale"], i["zero_point"], i["shape"]) != (o["scale"], o["zero_point"], o["shape"]):
+                raise DeployError(f"State {k} of {path.name} has different input and output quantization or shape; "
+                                  "export it again with `gtcrn-micro export` (it ties state scales).")
+
+
+def write_reference_vectors(path: str | Path, ref: dict) -> None:
+    """host_test/ref_vectors.bin: header (magic, version, samples, frames, feat size, mask size), then
+    wav f32, feat f32, feat_q i8, mask_q i8, out f32, all little-endian."""
+    n, t = len(ref["wav"]), len(ref["feat"])
+    head = np.array([REF_MAGIC, 1, n, t, ref["feat_q"].shape[1], ref["mask_q"].shape[1]], "<u4")
+    with open(path, "wb") as f:
+        for arr in (head, ref["wav"].astype("<f4"), ref["feat"].reshape(t, -1).astype("<f4"),
+                    ref["feat_q"].astype(np.int8), ref["mask_q"].astype(np.int8), ref["out"].astype("<f4")):
+            f.write(arr.tobytes())
+
+
+def read_reference_vectors(path: str | Path) -> dict:
+    """Inverse of :func:`write_reference_vectors`."""
+    raw = Path(path).read_bytes()
+    head = np.frombuffer(raw[:24], "<u4")
+    n, t, fs, ms = (int(v) for v in head[2:6])
+    out, pos = {}, 24
+    for key, dtype, count in (("wav", "<f4", n), ("feat", "<f4", t * fs), ("feat_q", np.int8, t * fs),
+                              ("mask_q", np.int8, t * ms), ("out", "<f4", n)):
+        size = np.dtype(dtype).itemsize * count
+        out[key] = np.frombuffer(raw[pos : pos + size], dtype).copy()
+        pos += size
+    out["feat"], out["feat_q"], out["mask_q"] = out["feat"].reshape(t, fs), out["feat_q"].reshape(t, fs), out["mask_q"].reshape(t, ms)
+    return out
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for k, v in values.items():
+        text = text.replace(f"@@{k}@@", str(v))
+    if "@@" in text:
+        raise RuntimeError("template placeholder left unfilled: " + text[text.index("@@") :][:40])
+    return text
+
+
+def arena_with_margin(measured: int) -> int:
+    """The fixed arena of the firmware: measured TFLM arena plus :data:`ARENA_MARGIN`, rounded up to 1 KB."""
+    frac, extra = ARENA_MARGIN
+    return int(-(-(measured * (1 + frac) + extra) // 1024) * 1024)
+
+
+def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = None, out_dir: str | Path = "esp32s3",
+                             *, force: bool = False, pins: Pins = DEFAULT_PINS, ref_seconds: float = 1.0) -> Project:
+    """Write a complete ESP-IDF project for ``model``'s int8 step into ``out_dir``.
+
+    ``tflite``: the exported full-int8 step (default: the one shipped in ``gtcrn_micro/checkpoints``).
+    ``force``: allow a non-empty ``out_dir`` (files of the project are overwritten, others kept).
+    ``ref_seconds``: length of the noisy clip recorded for the host test (0: no host-test vectors).
+    Raises :class:`DeployError` (one sentence) for a model without an int8 step, a missing or
+    non-int8 .tflite, or an existing non-empty folder without ``force``.
+    """
+    if model not in MODEL_NAMES:
+        raise DeployError(f"Unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)}.")
+    if model != "micro":
+        raise DeployError(f"Only the micro model has a full-int8 step to deploy, not {model!r}; use --model micro.")
+    path = Path(tflite) if tflite else Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_int8.tflite"
+    if path.suffix != ".tflite" or not path.is_file():
+        raise DeployError(f"{path} is not a .tflite file; export one with `gtcrn-micro export --model micro "
+                          "--format tflite-int8 -o DIR` and pass DIR/step_int8.tflite.")
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
+        raise DeployError(f"{out} exists and is not an empty folder; choose another -o or pass --force to overwrite.")
+    data = path.read_bytes()
+    if data[4:8] != b"TFL3":
+        raise DeployError(f"{path.name} is not a TFLite flatbuffer; pass the .tflite written by `gtcrn-micro export`.")
+    info, ref = inspect_tflite(path, model, ref_seconds)
+    _check_int8(info, path)
+    cfg = get_config(model)
+    arena = arena_with_margin(info["arena_bytes"])
+    ops = [name for name, _ in info["ops"]]
+    banner = cgen.BANNER.strip()
+    values = {"BANNER": banner, "MODEL": model, "PROJECT": f"gtcrn_{model}_esp32s3", "ARENA": arena,
+              "ARENA_MEASURED": info["arena_bytes"], "MODEL_BYTES": len(data), "TASK_STACK": TASK_STACK,
+              "HOP_MS": f"{cfg.audio.hop_ms:g}", "TFLITE": path.name,
+              "PIN_ROWS": "\n".join(f"| {s} | {g} | {m} | {a} |" for s, g, m, a in pins.table()),
+              **{k.upper(): v for k, v in asdict(pins).items()}}
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for src in sorted(TEMPLATE.rglob("*")):
+        if src.is_dir() or src.name.startswith(".") or "__pycache__" in src.parts:
+            continue
+        rel = src.relative_to(TEMPLATE)
+        dst = out / (str(rel)[: -len(".in")] if src.suffix == ".in" else rel)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(_fill(src.read_text(), values) if src.suffix == ".in" else src.read_text())
+        files.append(str(dst.relative_to(out)))
+    header, body = cgen.model_array(data)
+    generated = {
+        "main/model_data.h": header, "main/model_data.cc": body,
+        "main/model_settings.h": cgen.model_settings(cfg, info, arena, len(data), TASK_STACK),
+        "main/erb_tables.h": cgen.erb_tables(cfg), "main/op_resolver.h": cgen.op_resolver(ops),
+    }
+    for rel, text in generated.items():
+        (out / rel).write_text(text)
+        files.append(rel)
+    if ref:
+        write_reference_vectors(out / "host_test" / "ref_vectors.bin", ref)
+        files.append("host_test/ref_vectors.bin")
+    return Project(out, sorted(files), info, arena, len(data))
+
+
+def run_host_test(project_dir: str | Path, timeout: float = 120) -> tuple[int, str]:
+    """``make -C DIR/host_test test``: (exit code, output). Raises DeployError if make or cc is missing."""
+    if shutil.which("make") is None or (shutil.which("cc") is None and shutil.which("gcc") is None):
+        raise DeployError("The host test needs make and a C compiler (cc); install them (e.g. build-essential).")
+    proc = subprocess.run(["make", "-s", "-C", str(Path(project_dir) / "host_test"), "test"], capture_output=True,
+                          text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
