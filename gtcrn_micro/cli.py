@@ -231,6 +231,26 @@ def _export_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- deploy
+def _deploy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", choices=("esp32s3",), help="board family to generate a firmware project for")
+    p.add_argument("--model", choices=MODEL_NAMES, default="micro", help="model preset (only micro has an int8 step)")
+    p.add_argument("--tflite", metavar="PATH", default=None,
+                   help="full-int8 step from `gtcrn-micro export` (default: the one shipped with the package)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the ESP-IDF project (new or empty)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder, overwriting project files")
+
+
+def _deploy_run(args: argparse.Namespace) -> int:
+    from .deploy import generate_esp32s3_project
+
+    project = generate_esp32s3_project(args.model, args.tflite, args.out, force=args.force)
+    print(f"ESP-IDF project in {project.out_dir}: {len(project.files)} files, model {project.model_bytes} bytes, "
+          f"{len(project.ops)} ops, arena {project.arena_bytes} bytes; "
+          f"`make -C {project.out_dir}/host_test test`, then `idf.py set-target esp32s3 build flash monitor` there.")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "profile": ("count parameters and multiply-accumulates (MACs) of a model", _profile_args, _profile_run),
     "train": ("train a model on folders of speech and noise (resumes a killed run)", _train_args, _train_run),
@@ -241,6 +261,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                            _download_args, _download_run),
     "export": ("export the streaming step to ONNX and float / int8 / 16x8 TFLite, checked against torch",
                _export_args, _export_run),
+    "deploy": ("generate an ESP-IDF project (ESP32-S3) with the int8 model, its C audio path and a host test",
+               _deploy_args, _deploy_run),
 }
 
 

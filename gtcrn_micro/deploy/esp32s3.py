@@ -160,7 +160,8 @@ def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = N
         raise DeployError(f"Only the micro model has a full-int8 step to deploy, not {model!r}; use --model micro.")
     path = Path(tflite) if tflite else Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_int8.tflite"
     if path.suffix != ".tflite" or not path.is_file():
-        raise DeployError(f"{path} is not a .tflite file; export one with `gtcrn-micro export --model micro "
+        what = "does not exist" if not path.exists() else "is not a .tflite file"
+        raise DeployError(f"{path} {what}; export one with `gtcrn-micro export --model micro "
                           "--format tflite-int8 -o DIR` and pass DIR/step_int8.tflite.")
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
