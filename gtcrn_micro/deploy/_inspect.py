@@ -33,6 +33,31 @@ def _tensor(sg, index: int, position: int) -> dict:
             "type": _type_name(t.type), "scale": scale, "zero_point": zp}
 
 
+def op_costs(model) -> list[dict]:
+    """Per op of the subgraph: name, multiply-accumulates, output and input elements, kernel (h, w)."""
+    from ..export.tflite import _op_names
+
+    sg = model.subgraphs[0]
+    out = []
+    for name, op in zip(_op_names(model), sg.operators):
+        shape = lambda i: [int(d) for d in sg.tensors[i].shape] if i >= 0 else []  # noqa: E731
+        ins, outs = [shape(i) for i in op.inputs], [shape(i) for i in op.outputs]
+        n_out = int(np.prod(outs[0])) if outs else 0
+        n_in = int(np.prod(ins[0])) if ins and ins[0] else 0
+        macs, kernel = 0, None
+        if name == "CONV_2D":  # filter (Cout, Kh, Kw, Cin/groups)
+            f = ins[1]
+            macs, kernel = n_out * f[1] * f[2] * f[3], [f[1], f[2]]
+        elif name == "DEPTHWISE_CONV_2D":  # filter (1, Kh, Kw, Cout)
+            f = ins[1]
+            macs, kernel = n_out * f[1] * f[2], [f[1], f[2]]
+        elif name == "FULLY_CONNECTED":  # weights (out, in)
+            w = ins[1]
+            macs = (n_in // w[1]) * w[0] * w[1]
+        out.append({"op": name, "macs": int(macs), "out_elements": n_out, "in_elements": n_in, "kernel": kernel})
+    return out
+
+
 def model_io(path: str, model_name: str) -> dict:
     """Ops, I/O tensors (by the step graph's names) and the TFLM arena of an exported step."""
     from ..export.graph import StepGraph
@@ -54,6 +79,7 @@ def model_io(path: str, model_name: str) -> dict:
         "outputs": {k: _tensor(sg, outs[k], list(sg.outputs).index(outs[k])) for k in out_names},
         "graph_shapes": {k: list(v) for k, v in shapes.items()},
         "arena_bytes": tflm_arena_bytes(path),
+        "op_costs": op_costs(model),
     }
 
 

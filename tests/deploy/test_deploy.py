@@ -225,3 +225,15 @@ def test_cli_refuses_a_float_model(tmp_path, capsys):
         pytest.skip("no shipped float model to try")
     assert main(["deploy", "esp32s3", "--tflite", str(flt), "-o", str(tmp_path / "out")]) == 2
     assert "not a full-int8" in capsys.readouterr().err
+
+
+def test_budget_is_a_range_built_from_the_tflite():
+    from gtcrn_micro.deploy.budget import budget_markdown, esp32s3_budget
+
+    b = esp32s3_budget(TFLITE)
+    c = b["compute"]
+    assert c["macs_per_hop"] > 100_000 and c["n_ops"] == sum(r["ops"] for r in c["by_op"].values())
+    assert 0 < c["total_cycles"][0] < c["total_cycles"][1]
+    assert b["flash"]["model_bytes"] == TFLITE.stat().st_size
+    assert b["ram"]["items"]["tensor arena (measured + margin)"] == arena_with_margin(b["ram"]["arena_measured"])
+    assert "ESP-NN" in c["source"] and "Estimates" in budget_markdown(b)
