@@ -1,10 +1,13 @@
 """Deployment on the ESP32-S3 (chapter 6): a generated ESP-IDF project, its host-tested C audio path,
 and a budget of flash, RAM and compute."""
 
+from .book import excerpt, files_markdown, host_test_summary, plot_cycle_budget, wiring_markdown
+from .budget import budget_markdown, esp32s3_budget, load_budget
 from .cgen import BANNER, op_method, parse_model_array
 from .esp32s3 import (DEFAULT_PINS, DeployError, Pins, Project, arena_with_margin, generate_esp32s3_project,
                       inspect_tflite, read_reference_vectors, run_host_test, write_reference_vectors)
 
-__all__ = ["BANNER", "DEFAULT_PINS", "DeployError", "Pins", "Project", "arena_with_margin", "generate_esp32s3_project",
+__all__ = ["excerpt", "files_markdown", "host_test_summary", "plot_cycle_budget", "wiring_markdown", "budget_markdown",
+           "esp32s3_budget", "load_budget", "BANNER", "DEFAULT_PINS", "DeployError", "Pins", "Project", "arena_with_margin", "generate_esp32s3_project",
            "inspect_tflite", "op_method", "parse_model_array", "read_reference_vectors", "run_host_test",
            "write_reference_vectors"]
