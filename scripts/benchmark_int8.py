@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     sig = 0.0
     identical = 0
     t0 = time.time()
-    for n, (noisy_path, clean_path) in enumerate(pairs):
+    for n, (name, noisy_path, clean_path) in enumerate(pairs):
         noisy, clean = load_audio(noisy_path), load_audio(clean_path)
-        row = {"name": Path(noisy_path).name}
+        row = {"name": name}
         outs = {}
         for label, *_ in ROWS:
             outs[label] = np.asarray(runners[label](noisy), np.float64)[: len(clean)]

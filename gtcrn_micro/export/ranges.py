@@ -15,6 +15,8 @@ The recipe here keeps the converter's own quantizer and replaces only its ranges
    preserved, and histogram what each tensor holds;
 3. :func:`clipped_ranges`: each tensor's range covers all but a ``tail`` share (1e-4 by default)
    of its values on each side: a handful of outliers no longer set the step for everything else;
+   :func:`limit_to_saturation` then keeps the input of each sigmoid and tanh inside the interval
+   where the op's int8 output still changes (beyond it, the output is the same last level);
 4. :func:`quantize_with_ranges`: write the ranges into the calibrated model and run the
    converter's quantizer (the same MLIR quantizer ``TFLiteConverter`` calls) on it.
 """
@@ -27,7 +29,8 @@ import numpy as np
 
 from .tflite import ExportError, read_model, write_model
 
-__all__ = ["TensorRange", "calibrate_only", "measure_ranges", "clipped_ranges", "apply_ranges",
+__all__ = ["TensorRange", "calibrate_only", "measure_ranges", "clipped_ranges", "saturation_limits",
+           "limit_to_saturation", "apply_ranges",
            "quantize_with_ranges"]
 
 
@@ -137,6 +140,38 @@ def clipped_ranges(stats: dict[int, TensorRange], tail: float = 1e-4) -> dict[in
         lo = max(a + (b - a) * k0 / bins, r.seen[0])
         hi = min(a + (b - a) * (k1 + 1) / bins, r.seen[1])
         out[i] = (lo, hi) if hi > lo else r.seen
+    return out
+
+
+# Beyond these inputs the int8 output of the op no longer changes: LOGISTIC's output step is 1/256,
+# and sigmoid(x) rounds to its last level for |x| > 6.3; TANH's step is 1/128 and tanh(x) rounds to
+# its last level for |x| > 2.6. A wider input range only makes the input steps coarser.
+SATURATION = {"LOGISTIC": 8.0, "TANH": 4.0}
+
+
+def saturation_limits(calibrated: bytes) -> dict[int, float]:
+    """Tensor index -> bound, for tensors read only by ops that saturate (sigmoid, tanh) beyond it."""
+    from .tflite import _op_names
+
+    model = read_model(calibrated)
+    sg = model.subgraphs[0]
+    readers: dict[int, list[str]] = {}
+    for op, name in zip(sg.operators, _op_names(model)):
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, []).append(name)
+    outputs = set(sg.outputs)
+    return {i: max(SATURATION[n] for n in names) for i, names in readers.items()
+            if i not in outputs and all(n in SATURATION for n in names)}
+
+
+def limit_to_saturation(ranges: dict[int, tuple[float, float]], limits: dict[int, float]) -> dict[int, tuple[float, float]]:
+    """``ranges`` with every tensor in ``limits`` kept inside [-bound, bound] (it must still hold 0)."""
+    out = dict(ranges)
+    for i, bound in limits.items():
+        if i in out:
+            lo, hi = out[i]
+            out[i] = (max(lo, -bound), min(hi, bound))
     return out
 
 

@@ -160,8 +160,9 @@ def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | 
     Integer kinds need ``trace`` (from :func:`~gtcrn_micro.export.graph.record_trace`): every
     recorded step is one representative sample, keyed by input name (NCHW, kept by ``-kat``).
     Inputs and outputs of integer models are integer too.
-    ``ranges`` (int8 only): ``"clipped"`` measures every activation's values ourselves and leaves
-    out the ``tail`` share on each side (:mod:`~gtcrn_micro.export.ranges`); ``"minmax"`` keeps the
+    ``ranges`` (int8 only): ``"clipped"`` measures every activation's values ourselves, leaves
+    out the ``tail`` share on each side and keeps sigmoid and tanh inputs inside the interval where
+    their int8 output still changes (:mod:`~gtcrn_micro.export.ranges`); ``"minmax"`` keeps the
     converter's recorded ranges. int16x8 always uses the converter's ranges.
     """
     import tensorflow as tf
@@ -173,10 +174,12 @@ def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | 
     if kind == "int8" and ranges == "clipped":
         if trace is None or not input_names:
             raise ValueError("Integer quantization needs a calibration trace and the input names.")
-        from .ranges import calibrate_only, clipped_ranges, measure_ranges, quantize_with_ranges
+        from .ranges import (calibrate_only, clipped_ranges, limit_to_saturation, measure_ranges,
+                             quantize_with_ranges, saturation_limits)
 
         calibrated = calibrate_only(saved_model, trace, input_names)
-        return quantize_with_ranges(calibrated, clipped_ranges(measure_ranges(calibrated, trace, input_names), tail))
+        ranges_ = clipped_ranges(measure_ranges(calibrated, trace, input_names), tail)
+        return quantize_with_ranges(calibrated, limit_to_saturation(ranges_, saturation_limits(calibrated)))
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     if kind != "float":
         if trace is None or not input_names:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gtcrn_micro.export import StepGraph, load_step, quantize, snr_db, tie_state_quantization
-from gtcrn_micro.export.ranges import (TensorRange, apply_ranges, calibrate_only, clipped_ranges, measure_ranges,
+from gtcrn_micro.export.ranges import (TensorRange, apply_ranges, calibrate_only, clipped_ranges, limit_to_saturation,
+                                       measure_ranges,
                                        quantize_with_ranges)
 from gtcrn_micro.export.tflite import read_model
 
@@ -89,3 +90,25 @@ def test_clipped_ranges_do_not_lose_to_recorded_ranges(exported, calibrated, tmp
 def test_unknown_range_mode_is_refused(exported):  # noqa: F811
     with pytest.raises(ValueError, match="ranges"):
         quantize(exported[2] / "saved_model", "int8", exported[1], ["feat"], ranges="percentile")
+
+
+def test_sigmoid_and_tanh_inputs_stay_where_their_output_still_changes(exported):  # noqa: F811
+    from gtcrn_micro.export.tflite import _op_names, _qparams
+
+    _, _, out, _ = exported
+    model = read_model(out / "step_int8.tflite")
+    sg = model.subgraphs[0]
+    checked = 0
+    for op, name in zip(sg.operators, _op_names(model)):
+        if name in ("LOGISTIC", "TANH"):
+            scale, zp = _qparams(sg.tensors[op.inputs[0]])
+            bound = {"LOGISTIC": 8.0, "TANH": 4.0}[name] + scale
+            assert -bound <= (-128 - zp) * scale and (127 - zp) * scale <= bound, name
+            checked += 1
+    assert checked >= 4
+
+
+def test_limits_only_touch_listed_tensors():
+    ranges = {0: (-20.0, 30.0), 1: (-1.0, 2.0), 2: (-50.0, 50.0)}
+    limited = limit_to_saturation(ranges, {0: 8.0, 1: 8.0})
+    assert limited == {0: (-8.0, 8.0), 1: (-1.0, 2.0), 2: (-50.0, 50.0)}
