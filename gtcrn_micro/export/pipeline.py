@@ -88,6 +88,8 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
             tflm = run_tflm_isolated(path, graph.input_shapes(), step.want["mask"], trace["feat"], trace["start"])
             entry["tflm_arena_bytes"], tflm_masks = tflm["arena_bytes"], tflm["masks"]
             entry["tflm_identical_to_litert"] = bool(np.array_equal(tflm_masks, masks))
+            entry["tflm_equal_fraction"] = float(np.mean(tflm_masks == masks))  # share of mask values equal
+            entry["tflm_snr_vs_litert_db"] = snr_db(masks, tflm_masks)
             entry["tflm_snr_vs_torch_db"] = snr_db(ref, tflm_masks)
         except ExportError as err:
             entry["tflm_error"] = str(err)
