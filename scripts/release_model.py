@@ -34,6 +34,15 @@ def _scores(path: str) -> dict:
     return out
 
 
+def _stage_scores(path: str) -> dict:
+    """Rows of a benchmark_int8 int8_table.csv for the card, one per export stage."""
+    import csv
+
+    with open(path) as f:
+        return {f"micro ({row['stage']})": {k: float(row[k]) for k in ("pesq", "stoi", "si_snr")}
+                for row in csv.DictReader(f)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", default="runs/micro")
@@ -42,6 +51,8 @@ def main(argv=None) -> int:
     p.add_argument("--calib-items", type=int, default=32)
     p.add_argument("--scores", metavar="CSV", help="results.csv of scripts/benchmark_quality.py: put its micro rows "
                    "(and the noisy row) in the model card as test scores")
+    p.add_argument("--int8-table", metavar="CSV", help="int8_table.csv of scripts/benchmark_int8.py: add its rows "
+                   "(every export stage on the same test set) to the model card")
     p.add_argument("--card-only", action="store_true", help="only rewrite the checkpoint and model card (no export)")
     args = p.parse_args(argv)
 
@@ -53,7 +64,10 @@ def main(argv=None) -> int:
     from gtcrn_micro.training import load_checkpoint
     from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
 
-    ckpt = release_checkpoint(args.run, "micro", test_scores=_scores(args.scores) if args.scores else None)
+    scores = _scores(args.scores) if args.scores else {}
+    if args.int8_table:
+        scores.update(_stage_scores(args.int8_table))
+    ckpt = release_checkpoint(args.run, "micro", test_scores=scores or None)
     if args.card_only:
         return 0
     model = build_model("micro").eval()
