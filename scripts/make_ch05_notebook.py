@@ -29,6 +29,7 @@ each stage.
 """)
 ch.install()
 ch.code("""
+import json
 import tempfile
 from pathlib import Path
 
@@ -195,9 +196,22 @@ snr = {"converter's recorded ranges": gm.int8_snr(gm.quantize_with_ranges(calibr
 pd.DataFrame({"int8 mask SNR vs torch (dB)": snr}).round(1)
 """)
 ch.md("""
-The last row is the int8 model `export_model` wrote above. On this chapter's few clips, the
-calibration data and the data measured are the same; the shipped model is checked on held-out
-audio at the end of the chapter.
+The last row is the int8 model `export_model` wrote above. On this chapter's few clips (three
+talkers at 0, 5 and 10 dB SNR) calibration and evaluation use the same audio and there are few
+outliers, so the choices land close together, and cutting the tails can even cost a little. The
+shipped model is calibrated on far more varied audio (levels from -35 to -15 dBFS, SNRs from -5 to
+20 dB, simulated rooms): that is where the recorded ranges go wrong. `scripts/benchmark_ranges.py`
+compares the same choices for it, calibrating on validation mixtures and scoring on *other*
+validation mixtures (never the test set):
+""")
+ch.code("""
+held_out = json.loads((Path(gm.__file__).resolve().parents[1] / "benchmarks/export/ranges.json").read_text())
+print(f"{held_out['tensors_inflated_over_1.5x']} of {held_out['tensors']} tensors recorded over 1.5x too wide")
+pd.DataFrame(held_out["rows"]).set_index("ranges").round(3)
+""")
+ch.md("""
+With the converter's recorded ranges the int8 model loses far more PESQ than with ranges measured
+and clipped by us; this row-by-row comparison is how the recipe was chosen, on validation data.
 
 ## Where int8 loses precision
 
@@ -258,17 +272,34 @@ ch.code("""
 bench = Path(gm.__file__).resolve().parents[1] / "benchmarks" / "export"
 pd.read_csv(bench / "int8_table.csv").set_index("stage").drop(columns=["ops", "n"]).round(3)
 """)
+ch.code("""
+t = pd.read_csv(bench / "int8_table.csv").set_index("stage")
+i8, fl = t.loc["int8 TFLite (LiteRT)"], t.loc["float (torch, streaming)"]
+print(f"int8 vs float: PESQ {i8.pesq - fl.pesq:+.3f}, STOI {i8.stoi - fl.stoi:+.3f}, "
+      f"SI-SNR {i8.si_snr - fl.si_snr:+.2f} dB; int8 output vs float output {i8.snr_vs_float_db:.1f} dB SNR")
+""")
 ch.md("""
 "change vs float" is each stage's PESQ-wb minus that of the float model streaming in torch;
 "output SNR vs float" compares the enhanced waveforms over the whole test set.
+
+Read the int8 row with care. It does not lose PESQ on this test set, but it is not a faithful copy
+of the float model either: its output differs from the float output by the SNR printed above,
+and its SI-SNR is lower. The clipped ranges and the saturating int8 arithmetic change *how* the
+model suppresses noise, and PESQ happens to favour the change on VoiceBank-DEMAND; on the
+held-out validation mixtures above, the same recipe costs a little PESQ instead. What the
+table does show is that the collapse is gone: no stage of the export loses the quality the float
+model has.
 
 ## What is not done yet
 
 - The int8 arena and flash are above the goals (48 KB and 64 KB): the model has over 400 ops
   (every GRU gate, every PReLU and every layout change is an op with its own bookkeeping), and the
   conv caches appear as both inputs and outputs. Fewer, larger ops are the next change to the model.
-- int16x8 still uses the converter's recorded ranges (its quantizer does not take edited ranges),
-  which is why it is not far ahead of int8 here.
+- int16x8 still uses the converter's recorded ranges (its quantizer does not take edited ranges);
+  with 256 times finer steps, it stays close to float anyway.
+- The int8 output still differs clearly from the float output (the SNR above). Making the integer model a
+  closer copy (activations that are bounded by construction, a TRA energy that does not square its
+  input, fine-tuning with quantization in the loop) is the next step.
 """)
 
 ch.write()
