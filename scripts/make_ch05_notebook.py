@@ -38,8 +38,6 @@ import torch
 from IPython.display import Audio, display
 
 import gtcrn_micro as gm
-from gtcrn_micro.inference import shipped_checkpoint
-
 torch.set_num_threads(1)  # one 16 ms frame at a time: tiny ops, fastest (and steadiest) on one thread
 """)
 
@@ -75,7 +73,7 @@ split of the training folders instead (never on the test set).
 """)
 ch.code("""
 model = gm.build_model("micro").eval()
-gm.load_checkpoint(shipped_checkpoint("micro"), model)
+gm.load_checkpoint(gm.inference.shipped_checkpoint("micro"), model)
 trace = gm.calibration_trace(model, gm.sample_mixtures())
 {k: v.shape for k, v in trace.items() if k in ("feat", "mask", "enc_gt2_conv", "dp0_h0", "enc_gt0_tra")}
 """)

@@ -42,6 +42,19 @@ def test_chapter_opens_the_same_way_and_has_no_outputs(path):
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_short_cells_and_captioned_figures(path):
+    cells = json.loads(path.read_text())["cells"]
+    for i, cell in enumerate(cells[2:], start=2):  # after the title and the hidden install cell
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        assert len(src.splitlines()) <= 10, f"{path.name} cell {i} is long: move its logic into the package"
+        if "plot_" in src:  # a package plotting function: a caption must follow
+            following = "".join(cells[i + 1]["source"])
+            assert cells[i + 1]["cell_type"] == "markdown" and following.startswith("*Figure"), f"{path.name} cell {i}"
+
+
 def test_install_cell_uses_the_configured_repository():
     url = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
     assert f"git clone -q --depth 1 {url} " in install_cell_source()

@@ -1,37 +1,20 @@
 """Chapter 4 (book/04_training.ipynb) follows the book's conventions. Executing it is the book
 build's job (jupyter-book build -W -n --keep-going)."""
 
-import json
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "book" / "04_training.ipynb"
+from ..book_cells import REPO, chapter_cells
+from ..book_cells import source as _source
 
 
 @pytest.fixture(scope="module")
 def cells():
-    return json.loads(NOTEBOOK.read_text())["cells"]
-
-
-def _source(cell):
-    return "".join(cell["source"])
+    return chapter_cells("04_training")
 
 
 def test_opens_with_title(cells):
     # the install and import cells are checked for every chapter in tests/test_book.py
     assert cells[0]["cell_type"] == "markdown" and _source(cells[0]).startswith("# Training\n")
-
-
-def test_short_cells_and_captioned_figures(cells):
-    for i, cell in enumerate(cells):
-        if cell["cell_type"] != "code":
-            continue
-        assert len(_source(cell).splitlines()) <= 10, f"cell {i} is long: move its logic into the package"
-        if ".plot_" in _source(cell):
-            following = cells[i + 1]
-            assert following["cell_type"] == "markdown" and _source(following).startswith("*Figure 4."), i
 
 
 def test_numbers_come_from_files_not_from_the_text(cells):
