@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MODEL_NAMES, get_config
+from ..export.tflm_run import run_child
 from . import cgen
 
 __all__ = ["DeployError", "Pins", "DEFAULT_PINS", "Project", "inspect_tflite", "generate_esp32s3_project",
@@ -76,11 +76,9 @@ def inspect_tflite(path: str | Path, model: str = "micro", seconds: float = 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.npz"
         src.write_text(json.dumps({"path": str(path), "model": model, "seconds": seconds}))
-        proc = subprocess.run([sys.executable, "-m", "gtcrn_micro.deploy._inspect", str(src), str(dst)],
-                              capture_output=True, text=True)
-        if proc.returncode or not dst.exists():
-            lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("W0", "I0"))]
-            raise DeployError(f"TFLite Micro could not read {Path(path).name}: " + " ".join(lines[-3:]))
+        failure = run_child("gtcrn_micro.deploy._inspect", src, dst)
+        if failure is not None:
+            raise DeployError(f"TFLite Micro could not read {Path(path).name}: " + " ".join(failure[-3:]))
         data = np.load(dst)
         return json.loads(str(data["info"])), {k: data[k] for k in data.files if k != "info"}
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_tflm_isolated"]
+__all__ = ["run_tflm_isolated", "run_child"]
+
+
+def run_child(module: str, src: Path, dst: Path) -> list[str] | None:
+    """Run ``python -m module src dst``; None when it wrote ``dst``, else its last stderr lines (TF logs dropped)."""
+    proc = subprocess.run([sys.executable, "-m", module, str(src), str(dst)], capture_output=True, text=True)
+    if proc.returncode or not dst.exists():
+        return [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("W0", "I0"))]
+    return None
 
 
 def run_tflm_isolated(path: str | Path, shapes: dict, mask_shape: tuple, feats: np.ndarray,
@@ -31,11 +39,9 @@ def run_tflm_isolated(path: str | Path, shapes: dict, mask_shape: tuple, feats: 
         np.savez(src, feats=feats, starts=np.zeros(len(feats), bool) if starts is None else starts,
                  meta=json.dumps({"path": str(path), "shapes": {k: list(v) for k, v in shapes.items()},
                                   "mask_shape": list(mask_shape)}))
-        proc = subprocess.run([sys.executable, "-m", "gtcrn_micro.export.tflm_run", str(src), str(dst)],
-                              capture_output=True, text=True)
-        if proc.returncode or not dst.exists():
-            lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("W0", "I0"))]
-            raise ExportError(f"TFLite Micro could not run {Path(path).name}: " + " ".join(lines[-4:]))
+        failure = run_child("gtcrn_micro.export.tflm_run", src, dst)
+        if failure is not None:
+            raise ExportError(f"TFLite Micro could not run {Path(path).name}: " + " ".join(failure[-4:]))
         out = np.load(dst)
         return {"masks": out["masks"], "arena_bytes": int(out["arena_bytes"])}
 
