@@ -152,16 +152,24 @@ class SFE(nn.Module):
 
 
 class TRA(nn.Module):
-    """Temporal recurrent attention: frame energy per channel -> GRU -> Linear -> sigmoid gate."""
+    """Temporal recurrent attention: frame energy per channel -> GRU -> Linear -> sigmoid gate.
 
-    def __init__(self, channels: int, hidden: int):
+    ``energy="square"`` is GTCRN's mean of x*x over frequency; ``"abs"`` the mean of |x|, which
+    grows linearly with the signal instead of with its square (a narrower int8 range).
+    """
+
+    def __init__(self, channels: int, hidden: int, energy: str = "square"):
         super().__init__()
+        if energy not in ("square", "abs"):
+            raise ValueError(f"tra_energy must be 'square' or 'abs', not {energy!r}.")
+        self.energy = energy
         self.gru = StreamGRU(channels, hidden)
         self.fc = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B,C,T,F), h (B,H) -> x * gate (B,C,T,F), h (B,H)"""
-        energy = (x * x).mean(dim=-1).transpose(1, 2)  # (B,T,C): x*x, not pow (no POW in int8 TFLM)
+        e = x * x if self.energy == "square" else x.abs()  # x*x, not pow (no POW in int8 TFLM); ABS is int8
+        energy = e.mean(dim=-1).transpose(1, 2)  # (B,T,C)
         a, h = self.gru(energy, h)  # (B,T,H)
         gate = torch.sigmoid(self.fc(a)).transpose(1, 2)  # (B,C,T)
         return x * gate.unsqueeze(-1), h  # (B,C,T,F)
@@ -180,7 +188,7 @@ class GTConvBlock(nn.Module):
         self.depth_bn = nn.BatchNorm2d(channels)
         self.depth_act = IntPReLU(channels)
         self.point2 = ConvBN(channels, half, act=False)
-        self.tra = TRA(half, m.tra_hidden_factor * half)
+        self.tra = TRA(half, m.tra_hidden_factor * half, m.tra_energy)
 
     def state_shapes(self, width: int) -> dict[str, tuple[int, ...]]:
         c = self.depth.conv.in_channels

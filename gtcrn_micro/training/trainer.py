@@ -31,7 +31,7 @@ from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, spli
 from .losses import LossWeights, hybrid_loss
 from .metrics import score_pair
 
-__all__ = ["TrainConfig", "PRESETS", "train", "load_checkpoint", "build_datasets"]
+__all__ = ["TrainConfig", "PRESETS", "train", "load_checkpoint", "build_datasets", "model_config"]
 
 
 @dataclass
@@ -39,6 +39,7 @@ class TrainConfig:
     """Everything a training run depends on. Saved next to its checkpoints."""
 
     model: str = "micro"  # model preset: micro or gtcrn
+    model_overrides: dict = field(default_factory=dict)  # ModelConfig fields changed from the preset (candidates)
     speech_dirs: list[str] = field(default_factory=list)  # folders of clean speech
     noise_dirs: list[str] = field(default_factory=list)  # folders of noise recordings
     out_dir: str = "runs/micro"  # checkpoints, log, history, plot
@@ -103,10 +104,19 @@ def _batch(ds: MixtureDataset, step: int, batch_size: int) -> tuple[torch.Tensor
     return torch.stack([n for n, _ in items]), torch.stack([c for _, c in items])  # (B,L) each
 
 
-def _build_model(name: str) -> torch.nn.Module:
+def model_config(cfg: TrainConfig):
+    """The model :class:`~gtcrn_micro.config.Config` a run trains: the preset with ``model_overrides``."""
+    base = get_config(cfg.model)
+    try:
+        return base.with_model(**cfg.model_overrides) if cfg.model_overrides else base
+    except TypeError:
+        raise ValueError(f"model_overrides {sorted(cfg.model_overrides)} are not all ModelConfig fields.") from None
+
+
+def _build_model(cfg: TrainConfig) -> torch.nn.Module:
     from ..model import build_model
 
-    return build_model(name)
+    return build_model(model_config(cfg))
 
 
 @torch.no_grad()
@@ -194,7 +204,7 @@ def train(cfg: TrainConfig) -> list[dict]:
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
-    model = _build_model(cfg.model)
+    model = _build_model(cfg)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -208,8 +218,8 @@ def train(cfg: TrainConfig) -> list[dict]:
     if last.exists():
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
-        for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch"):
-            if saved.get(key) != getattr(cfg, key):
+        for key in ("model", "model_overrides", "batch_size", "segment_seconds", "seed", "steps_per_epoch"):
+            if saved.get(key, {} if key == "model_overrides" else None) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
         opt.load_state_dict(ckpt["optimizer"])
@@ -231,7 +241,7 @@ def train(cfg: TrainConfig) -> list[dict]:
                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
                 "epoch": epoch, "step_in_epoch": step_in_epoch, "running": running, "history": history,
                 "best": best, "seconds": seconds, "train_config": asdict(cfg), "model_name": cfg.model,
-                "model_config": asdict(get_config(cfg.model))}
+                "model_config": asdict(model_config(cfg))}
 
     while epoch < cfg.epochs:
         train_set.set_epoch(epoch)

@@ -6,10 +6,13 @@ from gtcrn_micro.model import build_model, profile_model
 from gtcrn_micro.model.micro import CachedConv2d, IntPReLU, MicroGTCRN, StreamGRU, UpConv
 
 
-@pytest.fixture(scope="module", params=["gru", "tcn"])
+VARIANTS = {"gru": {}, "tcn": {"dual_path": "tcn"}, "gru-abs": {"tra_energy": "abs"}}  # compare_candidates.py's
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
 def model(request):
     torch.manual_seed(0)
-    m = MicroGTCRN(get_config("micro").with_model(dual_path=request.param)).eval()
+    m = MicroGTCRN(get_config("micro").with_model(**VARIANTS[request.param])).eval()
     for mod in m.modules():  # non-trivial BatchNorm statistics
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.uniform_(-0.2, 0.2), mod.running_var.uniform_(0.5, 1.5)
@@ -92,3 +95,19 @@ def test_cached_conv_cache_holds_the_last_frames():
 def test_unknown_dual_path_is_a_clear_error():
     with pytest.raises(ValueError, match="dual_path"):
         MicroGTCRN(get_config("micro").with_model(dual_path="lstm"))
+
+
+def test_unknown_tra_energy_is_a_clear_error():
+    with pytest.raises(ValueError, match="tra_energy"):
+        MicroGTCRN(get_config("micro").with_model(tra_energy="log"))
+
+
+def test_tra_energy_abs_is_the_mean_magnitude():
+    torch.manual_seed(0)
+    tra = MicroGTCRN(get_config("micro").with_model(tra_energy="abs")).enc_gt[0].tra
+    x = torch.randn(1, 8, 4, 33)
+    seen = {}
+    tra.gru.register_forward_hook(lambda mod, args, out: seen.update(energy=args[0]))  # returns None: output kept
+    with torch.no_grad():
+        tra(x, torch.zeros(1, tra.gru.hidden_size))
+    assert torch.allclose(seen["energy"], x.abs().mean(-1).transpose(1, 2))

@@ -59,6 +59,21 @@ def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
         train(tiny(corpus_dirs, out, batch_size=3))
 
 
+def test_model_overrides_change_the_model_and_are_saved(corpus_dirs, tmp_path):
+    cfg = tiny(corpus_dirs, tmp_path, epochs=1, steps_per_epoch=2, model_overrides={"dual_path": "tcn"})
+    train(cfg)
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt["model_config"]["model"]["dual_path"] == "tcn"
+    assert any(k.startswith("dp.0.inter_pw") for k in ckpt["model"])  # a TCN dual path, not GRUs
+    with pytest.raises(ValueError, match="model_overrides"):  # resuming with other overrides is refused
+        train(tiny(corpus_dirs, tmp_path, epochs=1, steps_per_epoch=2))
+
+
+def test_unknown_model_override_is_a_clear_error(corpus_dirs, tmp_path):
+    with pytest.raises(ValueError, match="not all ModelConfig fields"):
+        train(tiny(corpus_dirs, tmp_path, model_overrides={"widht": 3}))
+
+
 def test_corrupted_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "last.pt"
     bad.write_bytes(b"not a checkpoint at all")
