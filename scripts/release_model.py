@@ -1,9 +1,10 @@
-"""Release a trained micro model: its best checkpoint and model card, and its exported steps.
+"""Release a trained model: its best checkpoint and model card, and (micro) its exported steps.
 
     python scripts/release_model.py --run runs/micro --speech ../shared/data/speech --noise ../shared/data/noise
+    python scripts/release_model.py --model gtcrn --run runs/gtcrn --speech ... --noise ...
 
-1. ``gtcrn_micro/checkpoints/micro.pt`` + ``micro.md`` from the run's best checkpoint (chosen on validation).
-2. ``gtcrn-micro export`` of that checkpoint, calibrated on the *validation split* of the training
+1. ``gtcrn_micro/checkpoints/{model}.pt`` + ``{model}.md`` from the run's best checkpoint (chosen on validation).
+2. micro only (the reference gtcrn has no integer step): ``gtcrn-micro export`` of that checkpoint, calibrated on the *validation split* of the training
    folders (never the test set); the float, int8 and int16x8 steps are copied to
    ``gtcrn_micro/checkpoints/micro_{kind}.tflite`` and the export report to
    ``benchmarks/export/micro_report.json`` (parity SNRs, op counts, sizes, TFLM arena).
@@ -21,15 +22,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _scores(path: str) -> dict:
+def _scores(path: str, model: str) -> dict:
     """Rows of a benchmark_quality results.csv for the card: ``{"noisy input": {...}, "micro (torch)": {...}}``."""
     import csv
 
     out = {}
     with open(path) as f:
         for row in csv.DictReader(f):
-            if row["model"] in ("noisy input", "micro"):
-                label = row["model"] if row["model"] == "noisy input" else f"micro ({row['backend']})"
+            if row["model"] in ("noisy input", model):
+                label = row["model"] if row["model"] == "noisy input" else f"{model} ({row['backend']})"
                 out[label] = {k: float(row[k]) for k in ("pesq", "stoi", "si_snr")}
     return out
 
@@ -45,11 +46,12 @@ def _stage_scores(path: str) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", default="runs/micro")
+    p.add_argument("--model", choices=("micro", "gtcrn"), default="micro")
+    p.add_argument("--run", default=None, help="training run folder (default runs/MODEL)")
     p.add_argument("--speech", nargs="+", required=True)
     p.add_argument("--noise", nargs="+", required=True)
     p.add_argument("--calib-items", type=int, default=32)
-    p.add_argument("--scores", metavar="CSV", help="results.csv of scripts/benchmark_quality.py: put its micro rows "
+    p.add_argument("--scores", metavar="CSV", help="results.csv of scripts/benchmark_quality.py: put the model's rows "
                    "(and the noisy row) in the model card as test scores")
     p.add_argument("--int8-table", metavar="CSV", help="int8_table.csv of scripts/benchmark_int8.py: add its rows "
                    "(every export stage on the same test set) to the model card")
@@ -64,11 +66,12 @@ def main(argv=None) -> int:
     from gtcrn_micro.training import load_checkpoint
     from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
 
-    scores = _scores(args.scores) if args.scores else {}
-    if args.int8_table:
+    scores = _scores(args.scores, args.model) if args.scores else {}
+    if args.int8_table and args.model == "micro":
         scores.update(_stage_scores(args.int8_table))
-    ckpt = release_checkpoint(args.run, "micro", test_scores=scores or None)
-    if args.card_only:
+    ckpt = release_checkpoint(args.run or f"runs/{args.model}", args.model, test_scores=scores or None)
+    print(f"released {ckpt} and its model card")
+    if args.card_only or args.model != "micro":
         return 0
     model = build_model("micro").eval()
     load_checkpoint(ckpt, model)

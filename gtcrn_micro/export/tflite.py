@@ -171,9 +171,9 @@ def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | 
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
     if ranges not in ("clipped", "minmax"):
         raise ValueError(f"ranges must be 'clipped' or 'minmax', not {ranges!r}.")
+    if kind != "float" and (trace is None or not input_names):
+        raise ValueError("Integer quantization needs a calibration trace and the input names.")
     if kind == "int8" and ranges == "clipped":
-        if trace is None or not input_names:
-            raise ValueError("Integer quantization needs a calibration trace and the input names.")
         from .ranges import (calibrate_only, clipped_ranges, limit_to_saturation, measure_ranges,
                              quantize_with_ranges, saturation_limits)
 
@@ -182,8 +182,6 @@ def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | 
         return quantize_with_ranges(calibrated, limit_to_saturation(ranges_, saturation_limits(calibrated)))
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     if kind != "float":
-        if trace is None or not input_names:
-            raise ValueError("Integer quantization needs a calibration trace and the input names.")
         n = len(trace["feat"])
 
         def representative():

@@ -150,3 +150,11 @@ def test_random_calibration_is_worse_than_streaming_traces(exported, tmp_path):
     snr_random = int8_snr_with_calibration(out / "saved_model", model, random_like_trace(trace), trace,
                                            tmp_path / "random.tflite")
     assert snr_random < report["int8"]["snr_vs_torch_db"]
+
+
+@pytest.mark.parametrize("kind,ranges", [("int8", "clipped"), ("int8", "minmax"), ("int16x8", "clipped")])
+def test_integer_quantization_without_calibration_is_a_clear_error(tmp_path, kind, ranges):
+    from gtcrn_micro.export.tflite import quantize
+
+    with pytest.raises(ValueError, match="calibration trace"):
+        quantize(tmp_path, kind, None, ["feat"], ranges=ranges)
