@@ -75,6 +75,7 @@ class ModelConfig:
     dual_path: str = "gru"  # "gru" (grouped GRUs) or "tcn" (dilated causal convs), micro only
     intra_kernel_f: int = 5  # micro: the intra (within-frame) path is a depthwise conv over frequency
     tcn_dilations: tuple[int, ...] = (1, 2, 4, 8)  # micro "tcn" dual path: causal time dilations
+    activation: str = "prelu"  # micro: "prelu" (IntPReLU, 4 int8 ops) or "relu" (fused into the conv before it)
     tra_energy: str = "square"  # micro TRA frame energy: "square" = mean(x*x) (GTCRN's), "abs" = mean(|x|)
 
     @property

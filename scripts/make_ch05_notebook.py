@@ -288,6 +288,41 @@ held-out validation mixtures above, the same recipe costs a little PESQ instead.
 table does show is that the collapse is gone: no stage of the export loses the quality the float
 model has.
 
+## Choosing the design by measurement
+
+Quantization is not only an export step: some designs survive it better than others, and the
+time to find out is before hours of training go into one of them. `scripts/compare_candidates.py`
+trains candidate variants of `micro` briefly from scratch on the same data (same mixtures, seed
+and step budget), exports each with this chapter's recipe, and scores it on held-out validation
+mixtures (not the test set):
+""")
+ch.code("""
+root = Path(gm.__file__).resolve().parents[1]
+cand = json.loads((root / "benchmarks/candidates/candidates.json").read_text())
+cols = ["params", "float_pesq", "int8_pesq", "int8_pesq_change", "int8_output_snr_db", "int8_bytes", "int8_ops",
+        "tflm_arena_bytes"]
+pd.DataFrame(cand["rows"]).set_index("name")[cols].round(3)
+""")
+ch.code("""
+for r in cand["rows"]:
+    print(f"{r['name']:9s} {r['about']}")
+print(cand["training"])
+""")
+ch.md("""
+Three questions per row: how well does the design learn in the same budget (float PESQ), how
+well does it survive int8 (the PESQ change and how close the int8 audio stays to the float audio),
+and what does it cost the chip (bytes of flash, ops, arena). The brief budget ranks designs; it
+does not predict the final quality of a long run. The summary below is computed from the table:
+""")
+ch.code("""
+t = pd.DataFrame(cand["rows"]).set_index("name")
+print(f"best float PESQ: {t.float_pesq.idxmax()} ({t.float_pesq.max():.3f}); closest int8 copy: "
+      f"{t.int8_output_snr_db.idxmax()} ({t.int8_output_snr_db.max():.1f} dB); "
+      f"fewest ops: {t.int8_ops.idxmin()} ({t.int8_ops.min()}, arena {t.tflm_arena_bytes[t.int8_ops.idxmin()]:,} B)")
+""")
+ch.md("""
+CANDIDATE_READING
+
 ## What is not done yet
 
 - The int8 arena and flash are above the goals (48 KB and 64 KB): the model has over 400 ops

@@ -87,6 +87,7 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         try:
             tflm = run_tflm_isolated(path, graph.input_shapes(), step.want["mask"], trace["feat"], trace["start"])
             entry["tflm_arena_bytes"], tflm_masks = tflm["arena_bytes"], tflm["masks"]
+            entry["tflm_arena"] = tflm["arena"]  # head (planned activations) / tail (per-op and per-tensor data)
             entry["tflm_identical_to_litert"] = bool(np.array_equal(tflm_masks, masks))
             entry["tflm_equal_fraction"] = float(np.mean(tflm_masks == masks))  # share of mask values equal
             entry["tflm_snr_vs_litert_db"] = snr_db(masks, tflm_masks)

@@ -28,7 +28,9 @@ def run_child(module: str, src: Path, dst: Path) -> list[str] | None:
 
 def run_tflm_isolated(path: str | Path, shapes: dict, mask_shape: tuple, feats: np.ndarray,
                       starts: np.ndarray | None = None) -> dict:
-    """Stream ``feats`` through ``path`` in TFLM in a child process: ``{"masks", "arena_bytes"}``.
+    """Stream ``feats`` through ``path`` in TFLM in a child process: ``{"masks", "arena_bytes", "arena"}``.
+
+    ``arena`` is :func:`~gtcrn_micro.export.tflite.tflm_arena_report`'s breakdown.
 
     Raises :class:`~gtcrn_micro.export.tflite.ExportError` with TFLM's message if it cannot run.
     """
@@ -43,20 +45,21 @@ def run_tflm_isolated(path: str | Path, shapes: dict, mask_shape: tuple, feats: 
         if failure is not None:
             raise ExportError(f"TFLite Micro could not run {Path(path).name}: " + " ".join(failure[-4:]))
         out = np.load(dst)
-        return {"masks": out["masks"], "arena_bytes": int(out["arena_bytes"])}
+        arena = json.loads(str(out["arena"]))
+        return {"masks": out["masks"], "arena_bytes": arena["total"], "arena": arena}
 
 
 def _main(src: str, dst: str) -> None:
     from .runtime import TFLiteStep
-    from .tflite import tflm_arena_bytes
+    from .tflite import tflm_arena_report
 
     data = np.load(src)
     meta = json.loads(str(data["meta"]))
-    arena = tflm_arena_bytes(meta["path"])
+    arena = tflm_arena_report(meta["path"])
     step = TFLiteStep(meta["path"], {k: tuple(v) for k, v in meta["shapes"].items()}, tuple(meta["mask_shape"]),
                       runtime="tflm")
     masks = step.stream(data["feats"], data["starts"])
-    np.savez(dst, masks=masks, arena_bytes=arena)
+    np.savez(dst, masks=masks, arena=json.dumps(arena))
 
 
 if __name__ == "__main__":

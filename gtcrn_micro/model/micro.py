@@ -97,14 +97,24 @@ class StreamGRU(nn.Module):
         return y, h_last[0]
 
 
-class ConvBN(nn.Sequential):
-    """Conv2d (non-temporal: kernel 1 in time) + BatchNorm, optionally IntPReLU."""
+def activation(kind: str, channels: int) -> nn.Module:
+    """The model's activation: ``"prelu"`` (IntPReLU: RELU, SUB, MUL, ADD in TFLite) or ``"relu"``
+    (no op of its own in int8 TFLite: the converter fuses it into the conv or add before it)."""
+    if kind == "prelu":
+        return IntPReLU(channels)
+    if kind == "relu":
+        return nn.ReLU()
+    raise ValueError(f"activation must be 'prelu' or 'relu', not {kind!r}.")
 
-    def __init__(self, in_ch, out_ch, kernel_f=1, stride_f=1, groups=1, act=True):
+
+class ConvBN(nn.Sequential):
+    """Conv2d (non-temporal: kernel 1 in time) + BatchNorm, then the activation ``act`` (None: none)."""
+
+    def __init__(self, in_ch, out_ch, kernel_f=1, stride_f=1, groups=1, act: str | None = "prelu"):
         layers = [nn.Conv2d(in_ch, out_ch, (1, kernel_f), stride=(1, stride_f), padding=(0, kernel_f // 2), groups=groups),
                   nn.BatchNorm2d(out_ch)]
         if act:
-            layers.append(IntPReLU(out_ch))
+            layers.append(activation(act, out_ch))
         super().__init__(*layers)
 
 
@@ -183,11 +193,11 @@ class GTConvBlock(nn.Module):
         m = cfg.model
         half = channels // 2
         self.sfe = SFE(half, m.sfe_kernel)
-        self.point1 = ConvBN(half * m.sfe_kernel, channels)  # (B,C,T,F)
+        self.point1 = ConvBN(half * m.sfe_kernel, channels, act=m.activation)  # (B,C,T,F)
         self.depth = CachedConv2d(channels, channels, (m.gt_kernel_t, m.gt_kernel_f), dilation, groups=channels)
         self.depth_bn = nn.BatchNorm2d(channels)
-        self.depth_act = IntPReLU(channels)
-        self.point2 = ConvBN(channels, half, act=False)
+        self.depth_act = activation(m.activation, channels)
+        self.point2 = ConvBN(channels, half, act=None)
         self.tra = TRA(half, m.tra_hidden_factor * half, m.tra_energy)
 
     def state_shapes(self, width: int) -> dict[str, tuple[int, ...]]:
@@ -226,14 +236,14 @@ class DualPath(nn.Module):
         self.mode, self.groups = m.dual_path, m.dp_groups
         self.intra = nn.Sequential(
             nn.Conv2d(C, C, (1, m.intra_kernel_f), padding=(0, m.intra_kernel_f // 2), groups=C),
-            nn.Conv2d(C, C, 1), nn.BatchNorm2d(C), IntPReLU(C))
+            nn.Conv2d(C, C, 1), nn.BatchNorm2d(C), activation(m.activation, C))
         if self.mode == "gru":
             g = m.dp_hidden // self.groups
             self.inter = nn.ModuleList([StreamGRU(C // self.groups, g) for _ in range(self.groups)])
             self.inter_fc = nn.Linear(m.dp_hidden, C)
         elif self.mode == "tcn":
             self.inter = nn.ModuleList([CachedConv2d(C, C, (m.gt_kernel_t, 1), d, groups=C) for d in m.tcn_dilations])
-            self.inter_pw = nn.ModuleList([ConvBN(C, C) for _ in m.tcn_dilations])
+            self.inter_pw = nn.ModuleList([ConvBN(C, C, act=m.activation) for _ in m.tcn_dilations])
             self.inter_fc = nn.Conv2d(C, C, 1)
         else:
             raise ValueError(f"dual_path must be 'gru' or 'tcn', not {self.mode!r}.")
@@ -284,13 +294,13 @@ class MicroGTCRN(nn.Module):
         self.widths = m.freq_widths(cfg.erb.n_bands)  # (129, 65, 33)
         self.erb = ERB(cfg)
         self.sfe = SFE(3, m.sfe_kernel)
-        self.enc1 = ConvBN(3 * m.sfe_kernel, C, m.enc_kernel_f, m.enc_stride_f)  # 129 -> 65
-        self.enc2 = ConvBN(C, C, m.enc_kernel_f, m.enc_stride_f, groups=2)  # 65 -> 33
+        self.enc1 = ConvBN(3 * m.sfe_kernel, C, m.enc_kernel_f, m.enc_stride_f, act=m.activation)  # 129 -> 65
+        self.enc2 = ConvBN(C, C, m.enc_kernel_f, m.enc_stride_f, groups=2, act=m.activation)  # 65 -> 33
         self.enc_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in m.dilations])
         self.dp = nn.ModuleList([DualPath(cfg) for _ in range(m.dp_blocks)])
         self.dec_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in reversed(m.dilations)])
         k, s = m.enc_kernel_f, m.enc_stride_f
-        self.dec2 = nn.Sequential(UpConv(C, C, k, s), nn.BatchNorm2d(C), IntPReLU(C))  # 33 -> 65
+        self.dec2 = nn.Sequential(UpConv(C, C, k, s), nn.BatchNorm2d(C), activation(m.activation, C))  # 33 -> 65
         self.dec1 = nn.Sequential(UpConv(C, 2, k, s), nn.BatchNorm2d(2), nn.Tanh())  # 65 -> 129, mask in [-1, 1]
 
     # ------------------------------------------------------------------ state

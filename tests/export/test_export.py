@@ -81,6 +81,14 @@ def test_tflm_is_bit_identical_to_litert_for_int8(exported):
     assert 0 < report["int8"]["tflm_arena_bytes"] < 200_000
 
 
+def test_arena_breakdown_adds_up(exported):
+    _, _, _, report = exported
+    arena = report["int8"]["tflm_arena"]
+    assert arena["head"] + arena["tail"] == arena["total"] == report["int8"]["tflm_arena_bytes"]
+    assert "NodeAndRegistration struct" in arena["parts"] and "TfLiteEvalTensor data" in arena["parts"]
+    assert 0 < sum(arena["parts"].values()) <= arena["tail"]
+
+
 def test_float_model_is_refused_as_full_integer(exported):
     _, _, out, _ = exported
     with pytest.raises(ExportError, match="not full-integer"):

@@ -6,7 +6,7 @@ from gtcrn_micro.model import build_model, profile_model
 from gtcrn_micro.model.micro import CachedConv2d, IntPReLU, MicroGTCRN, StreamGRU, UpConv
 
 
-VARIANTS = {"gru": {}, "tcn": {"dual_path": "tcn"}, "gru-abs": {"tra_energy": "abs"}}  # compare_candidates.py's
+VARIANTS = {"gru": {}, "tcn": {"dual_path": "tcn"}, "gru-abs": {"tra_energy": "abs"}, "gru-relu": {"activation": "relu"}}  # compare_candidates.py's
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -111,3 +111,15 @@ def test_tra_energy_abs_is_the_mean_magnitude():
     with torch.no_grad():
         tra(x, torch.zeros(1, tra.gru.hidden_size))
     assert torch.allclose(seen["energy"], x.abs().mean(-1).transpose(1, 2))
+
+
+def test_unknown_activation_is_a_clear_error():
+    with pytest.raises(ValueError, match="activation"):
+        MicroGTCRN(get_config("micro").with_model(activation="gelu"))
+
+
+def test_relu_variant_has_no_prelu():
+    m = MicroGTCRN(get_config("micro").with_model(activation="relu"))
+    assert not any(isinstance(mod, IntPReLU) for mod in m.modules())
+    assert sum(isinstance(mod, torch.nn.ReLU) for mod in m.modules()) == 17  # where the micro preset has IntPReLUs
+    assert sum(isinstance(mod, IntPReLU) for mod in MicroGTCRN(get_config("micro")).modules()) == 17
