@@ -54,7 +54,9 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     lines += [
         f"- Steps: {best['step']} of the run's {last['step']} (epoch {best['epoch']} of {last['epoch']} run so far, "
         f"{cfg['epochs']} planned); hours of training steps to this checkpoint: {best['cpu_hours']:.2f} (wall clock on a 2-core CPU shared with other work).",
-        f"- Optimiser: Adam, peak lr {cfg['lr']}, {cfg['warmup_steps']} warm-up steps, cosine decay, gradient clip {cfg['grad_clip']}.",
+        f"- Optimiser: Adam, peak lr {cfg['lr']}, {cfg['warmup_steps']} warm-up steps, cosine decay over the planned "
+        f"epochs, gradient clip {cfg['grad_clip']}; lr at this checkpoint {best['lr']:.2e}. A resume with another "
+        "`--epochs` (see the commands) reshapes the rest of the cosine from that step on.",
         f"- Parameters in the state dict (incl. fixed ERB weights and SFE buffers): {n_params}.",
         "",
         "## Validation (held-out files of the training material; the checkpoint was chosen on PESQ here)",

@@ -96,3 +96,21 @@ def test_learning_rate_schedule_warms_up_then_decays():
 def test_missing_data_folders_are_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="speech folder"):
         train(TrainConfig(out_dir=str(tmp_path), progress=False))
+
+
+def test_release_writes_the_best_checkpoint_and_a_card(uninterrupted, tmp_path):
+    from gtcrn_micro.model import build_model
+    from gtcrn_micro.training import release_checkpoint
+
+    history, out = uninterrupted
+    (out / "command.txt").write_text("gtcrn-micro train --model micro --out RUN\n")
+    scores = {"noisy input": {"pesq": 1.5, "stoi": 0.8, "si_snr": 5.0}}
+    path = release_checkpoint(out, "micro", dest=tmp_path, test_scores=scores)
+    best = max(history, key=lambda h: h["val_pesq"])
+    released = torch.load(path, weights_only=False)
+    assert released["epoch"] == best["epoch"] and "optimizer" not in released
+    build_model("micro").load_state_dict(released["model"])  # loads into the preset model
+    card = (tmp_path / "micro.md").read_text()
+    assert "`gtcrn-micro train --model micro --out RUN`" in card
+    assert f"| {best['val_pesq']:.3f} |" in card and "| noisy input | 1.500 | 0.800 | 5.00 |" in card
+    assert f"lr at this checkpoint {best['lr']:.2e}" in card
