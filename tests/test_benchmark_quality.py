@@ -45,3 +45,23 @@ def test_unavailable_backend_fails_before_any_scoring(bench, tmp_path, capsys):
     assert bench.main(argv) == 2
     assert "Unknown backend 'onnx'" in capsys.readouterr().err
     assert not (tmp_path / "bench").exists()
+
+
+def test_merge_keeps_earlier_rows_and_their_commands(bench, tmp_path):
+    noisy, clean = make_pairs(tmp_path / "data", n=2, seconds=1.0)
+    ckpt = make_checkpoint(tmp_path / "micro.pt")
+    out = tmp_path / "bench"
+    base = ["--noisy", str(noisy), "--clean", str(clean), "--out", str(out), "--models", "micro",
+            "--checkpoint", f"micro={ckpt}", "--no-progress"]
+    assert bench.main(base + ["--backends", "stream"]) == 0
+    first = (out / "noisy.json").stat().st_mtime_ns
+    assert bench.main(base + ["--backends", "torch", "--merge"]) == 0
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["model"], r["backend"]) for r in rows] == [("noisy input", "-"), ("micro", "torch"), ("micro", "stream")]
+    assert (out / "noisy.json").stat().st_mtime_ns == first  # the noisy row was kept, not scored again
+    md = (out / "results.md").read_text()
+    assert md.count("- Command: `python scripts/benchmark_quality.py") == 2 and "--merge" in md
+    # a merge over another number of pairs is refused rather than mixed into one table
+    with pytest.raises(SystemExit, match="mix rows over"):
+        bench.main(base + ["--backends", "torch", "--merge", "--limit", "1"])
