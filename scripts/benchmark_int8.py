@@ -34,6 +34,38 @@ ROWS = (("float (torch, streaming)", "stream", None), ("float TFLite", "tflite-f
         ("int8 TFLite Micro", "tflite-int8", "tflm"))
 
 
+_RUNNERS: dict = {}
+
+
+def _score_file(pair) -> dict:
+    """Every stage of ROWS on one (name, noisy, clean) file: per-stage scores, squared errors against
+    the float stream, the float stream's energy, and whether TFLM's audio equals LiteRT's."""
+    import torch
+
+    from gtcrn_micro.audio.io import load_audio
+    from gtcrn_micro.inference import load_enhancer
+    from gtcrn_micro.training.metrics import score_pair
+
+    if not _RUNNERS:  # once per process
+        torch.set_num_threads(1)
+        _RUNNERS.update({label: load_enhancer("micro", None, backend, runtime=runtime or "litert").run
+                         for label, backend, runtime in ROWS})
+    name, noisy_path, clean_path = pair
+    noisy, clean = load_audio(noisy_path), load_audio(clean_path)
+    outs = {label: np.asarray(_RUNNERS[label](noisy), np.float64)[: len(clean)] for label, *_ in ROWS}
+    ref = outs[ROWS[0][0]]
+    same = bool(np.array_equal(outs["int8 TFLite (LiteRT)"], outs["int8 TFLite Micro"]))
+    row, err = {"name": name}, {}
+    for label, *_ in ROWS:
+        err[label] = float(np.sum((outs[label] - ref) ** 2))
+        if label == "int8 TFLite Micro" and same:
+            scores = {k: row[f"int8 TFLite (LiteRT)/{k}"] for k in ("pesq", "stoi", "si_snr")}
+        else:
+            scores = score_pair(clean, outs[label].astype(np.float32))
+        row.update({f"{label}/{k}": scores[k] for k in ("pesq", "stoi", "si_snr")})
+    return {"row": row, "err": err, "sig": float(np.sum(ref**2)), "same": same}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,43 +74,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(REPO / "benchmarks" / "export"))
     p.add_argument("--report", default=str(REPO / "benchmarks" / "export" / "micro_report.json"))
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes, one CPU thread each (default 1)")
     args = p.parse_args(argv)
 
-    import torch
-
-    torch.set_num_threads(1)
-    from gtcrn_micro.audio.io import load_audio
     from gtcrn_micro.data.corpora import paired_files
-    from gtcrn_micro.inference import load_enhancer
-    from gtcrn_micro.training.metrics import score_pair
 
-    runners = {label: load_enhancer("micro", None, backend, runtime=runtime or "litert").run
-               for label, backend, runtime in ROWS}
     pairs = paired_files(args.noisy, args.clean)[: args.limit]
-    files, err = [], {label: 0.0 for label, *_ in ROWS}
-    sig = 0.0
-    identical = 0
     t0 = time.time()
-    for n, (name, noisy_path, clean_path) in enumerate(pairs):
-        noisy, clean = load_audio(noisy_path), load_audio(clean_path)
-        row = {"name": name}
-        outs = {}
-        for label, *_ in ROWS:
-            outs[label] = np.asarray(runners[label](noisy), np.float64)[: len(clean)]
-        ref = outs[ROWS[0][0]]
-        sig += float(np.sum(ref**2))
-        same = np.array_equal(outs["int8 TFLite (LiteRT)"], outs["int8 TFLite Micro"])
-        identical += int(same)
-        for label, *_ in ROWS:
-            err[label] += float(np.sum((outs[label] - ref) ** 2))
-            if label == "int8 TFLite Micro" and same:
-                scores = {k: row[f"int8 TFLite (LiteRT)/{k}"] for k in ("pesq", "stoi", "si_snr")}
-            else:
-                scores = score_pair(clean, outs[label].astype(np.float32))
-            row.update({f"{label}/{k}": scores[k] for k in ("pesq", "stoi", "si_snr")})
-        files.append(row)
-        if (n + 1) % 50 == 0:
-            print(f"{n + 1}/{len(pairs)} files, {time.time() - t0:.0f} s", flush=True)
+    if args.jobs > 1:  # files are independent: split them over worker processes (spawned: TF and TFLM stay apart)
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+            results = list(pool.map(_score_file, pairs, chunksize=8))
+    else:
+        results = []
+        for n, pair in enumerate(pairs):
+            results.append(_score_file(pair))
+            if (n + 1) % 50 == 0:
+                print(f"{n + 1}/{len(pairs)} files, {time.time() - t0:.0f} s", flush=True)
+    files = [r["row"] for r in results]
+    err = {label: sum(r["err"][label] for r in results) for label, *_ in ROWS}
+    sig = sum(r["sig"] for r in results)
+    identical = sum(r["same"] for r in results)
+    print(f"{len(pairs)} files in {time.time() - t0:.0f} s ({args.jobs} process(es))", flush=True)
 
     report = json.loads(Path(args.report).read_text())
     table = []
