@@ -200,8 +200,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calib-speech", nargs="+", metavar="DIR", help="speech folders: calibrate on their validation split")
     p.add_argument("--calib-noise", nargs="+", metavar="DIR", help="noise folders (with --calib-speech)")
     p.add_argument("--calib-items", type=int, default=32, help="calibration mixtures of 4 s (default 32)")
-    p.add_argument("--ranges", choices=("clipped", "minmax"), default="clipped",
-                   help="int8 activation ranges: measured and clipped at the tails (default), or the converter's min/max")
+    p.add_argument("--ranges", choices=("clipped", "clipped-saturation", "minmax"), default="clipped",
+                   help="int8 activation ranges: measured and clipped at the tails (default), the same with "
+                        "sigmoid/tanh inputs limited to where their int8 output changes, or the converter's min/max")
     p.add_argument("--tail", type=float, default=1e-4, help="share of values left out on each side (default 1e-4)")
 
 

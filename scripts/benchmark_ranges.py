@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         choices = {
             "converter's recorded min/max": None,
             "measured min/max": clipped_ranges(stats, 0.0),
-            "measured, tails of 1e-4 clipped": clipped_ranges(stats, 1e-4),
-            "measured, tails of 1e-4 clipped, sigmoid/tanh inputs limited (shipped)":
+            "measured, tails of 1e-4 clipped (shipped)": clipped_ranges(stats, 1e-4),
+            "measured, tails of 1e-4 clipped, sigmoid/tanh inputs limited":
                 limit_to_saturation(clipped_ranges(stats, 1e-4), limits),
         }
         for label, ranges in choices.items():

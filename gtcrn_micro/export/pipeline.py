@@ -76,7 +76,9 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         summary = model_summary(path.read_bytes())
         entry = {"bytes": path.stat().st_size, "ops": summary["ops"], "n_ops": summary["n_ops"]}
         if kind == "int8":
-            entry["ranges"] = f"clipped, tail {tail:g} per side" if ranges == "clipped" else "converter min/max"
+            entry["ranges"] = {"clipped": f"clipped, tail {tail:g} per side",
+                               "clipped-saturation": f"clipped, tail {tail:g} per side, sigmoid/tanh inputs limited",
+                               "minmax": "converter min/max"}[ranges]
         step = load_step(path, model, "litert")
         if step.integer and step.state_mismatches():
             raise ExportError(f"{path.name}: state scales still differ for {step.state_mismatches()}.")
