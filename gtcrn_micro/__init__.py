@@ -106,7 +106,8 @@ __all__ += ["StreamingEnhancer", "load_stream_model", "load_streaming_benchmark"
 # Export and quantization (chapter 5)
 from .export import (TFLiteEnhancer, calibrate_only, calibration_trace, clipped_ranges, export_model, fake_quantize,
                      int8_snr, int8_snr_with_calibration, layer_snr, limit_to_saturation, measure_ranges,
-                     plot_layer_snr, plot_ranges, quantization_snr, saturation_limits, quantize_with_ranges, random_like_trace, sample_mixtures)
+                     plot_layer_snr, plot_ranges, quantization_snr, quantize_with_ranges, random_like_trace,
+                     sample_mixtures, saturation_limits)
 from .training import load_checkpoint
 
 __all__ += ["TFLiteEnhancer", "calibrate_only", "calibration_trace", "clipped_ranges", "export_model", "fake_quantize",

@@ -8,8 +8,9 @@ One row for the noisy input, then one per model and backend, each from
 ``--dnsmos``), and model time / audio time. ``results.md`` records the exact command line and the
 date; one JSON file per row keeps the per-file scores. ``--merge`` keeps the rows of an earlier
 run in the same ``--out`` for the models and backends not run this time (the noisy row included,
-which is then not scored again), so slow rows can be run one at a time or side by side. Every enhancer is loaded before any
-scoring starts, so a missing checkpoint or backend fails in seconds, not after an hour.
+which is then not scored again), so slow rows can be run one at a time or side by side. Every
+enhancer is loaded before any scoring starts, so a missing checkpoint or backend fails in seconds,
+not after an hour.
 
 On VoiceBank-DEMAND this is a report: never choose checkpoints or settings from its numbers.
 """
@@ -173,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = _checkpoints(args.checkpoint)
     out = Path(args.out)
     old_rows, old_commands = earlier_results(out) if args.merge else ([], [])
+    has_noisy = any(r["model"] == "noisy input" for r in old_rows)
     try:  # load everything first: a missing checkpoint or backend fails now, before hours of scoring
-        has_noisy = any(r["model"] == "noisy input" for r in old_rows)
         enhancers = [] if has_noisy else [load_enhancer(NO_MODEL)]
         enhancers += [load_enhancer(m, checkpoints.get(m), b) for m in args.models for b in args.backends]
     except (ValueError, FileNotFoundError) as err:

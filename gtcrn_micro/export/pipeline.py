@@ -16,8 +16,8 @@ from torch import nn
 
 from .graph import StepGraph, export_onnx, run_onnx_stream
 from .runtime import TFLiteStep
-from .tflite import (KINDS, ExportError, check_full_integer, check_tflm_ops, model_summary, onnx_to_saved_model,
-                     quantize, tie_state_quantization)
+from .tflite import (KINDS, RANGE_CHOICES, ExportError, check_full_integer, check_tflm_ops, model_summary,
+                     onnx_to_saved_model, quantize, tie_state_quantization)
 from .tflm_run import run_tflm_isolated
 
 __all__ = ["snr_db", "export_model", "load_step", "int8_snr", "int8_snr_with_calibration"]
@@ -76,9 +76,7 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
         summary = model_summary(path.read_bytes())
         entry = {"bytes": path.stat().st_size, "ops": summary["ops"], "n_ops": summary["n_ops"]}
         if kind == "int8":
-            entry["ranges"] = {"clipped": f"clipped, tail {tail:g} per side",
-                               "clipped-saturation": f"clipped, tail {tail:g} per side, sigmoid/tanh inputs limited",
-                               "minmax": "converter min/max"}[ranges]
+            entry["ranges"] = RANGE_CHOICES[ranges].format(tail=tail)
         step = load_step(path, model, "litert")
         if step.integer and step.state_mismatches():
             raise ExportError(f"{path.name}: state scales still differ for {step.state_mismatches()}.")

@@ -153,7 +153,10 @@ def onnx_to_saved_model(onnx_path: str | Path, out_dir: str | Path, input_names:
     return out_dir
 
 
-RANGE_CHOICES = ("clipped", "clipped-saturation", "minmax")  # int8 activation ranges (see quantize)
+# int8 activation ranges (see quantize) -> how the export report describes them
+RANGE_CHOICES = {"clipped": "clipped, tail {tail:g} per side",
+                 "clipped-saturation": "clipped, tail {tail:g} per side, sigmoid/tanh inputs limited",
+                 "minmax": "converter min/max"}
 
 
 def quantize(saved_model: str | Path, kind: str, trace: dict[str, np.ndarray] | None = None,

@@ -22,3 +22,13 @@ def test_export_with_a_corrupted_checkpoint_is_one_sentence(tmp_path, capsys):
 def test_export_refuses_a_tail_that_would_clip_everything(tmp_path, capsys):
     assert main(["export", "--tail", "0.7", "-o", str(tmp_path)]) == 2
     assert "--tail" in capsys.readouterr().err
+
+
+def test_cli_range_choices_are_the_exporters():
+    """The CLI keeps its own list so that `--help` does not import the exporters; it must not drift."""
+    from gtcrn_micro.cli import build_parser
+    from gtcrn_micro.export.tflite import RANGE_CHOICES
+
+    export = build_parser()._subparsers._group_actions[0].choices["export"]
+    ranges = next(a for a in export._actions if a.dest == "ranges")
+    assert tuple(ranges.choices) == tuple(RANGE_CHOICES)
