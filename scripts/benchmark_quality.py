@@ -27,7 +27,10 @@ from pathlib import Path
 
 from gtcrn_micro import __version__
 from gtcrn_micro.config import MODEL_NAMES
+from gtcrn_micro.data import paired_files
 from gtcrn_micro.inference import NO_MODEL, evaluate_pairs, json_safe, load_enhancer
+
+REPO = Path(__file__).resolve().parents[1]
 
 COLUMNS = ("model", "backend", "checkpoint", "n", "pesq", "stoi", "si_snr", "dnsmos_ovrl", "realtime_factor")
 PUBLISHED_VBD = (  # Rong et al., ICASSP 2024, VoiceBank-DEMAND test set (824 files)
@@ -65,6 +68,16 @@ def _checkpoints(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _shown_path(path: str | None) -> str:
+    """A checkpoint path as the table shows it: relative to the repository when inside it."""
+    if not path:
+        return "-"
+    try:
+        return Path(path).resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def row_from(result: dict) -> dict:
     """One table row from an :func:`evaluate_pairs` result (the noisy row reads the noisy scores)."""
     means = result["means"]
@@ -73,7 +86,7 @@ def row_from(result: dict) -> dict:
     return {
         "model": "noisy input" if noisy else result["model"],
         "backend": "-" if noisy else result["backend"],
-        "checkpoint": result["checkpoint"] or "-",
+        "checkpoint": _shown_path(result["checkpoint"]),
         "n": result["n"],
         "pesq": means[prefix + "pesq"],
         "stoi": means[prefix + "stoi"],
@@ -175,6 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     old_rows, old_commands = earlier_results(out) if args.merge else ([], [])
     has_noisy = any(r["model"] == "noisy input" for r in old_rows)
+    if old_rows:  # refuse a merge over another number of pairs now, not after hours of scoring
+        try:
+            n_new = len(paired_files(args.noisy, args.clean))
+        except (ValueError, FileNotFoundError) as err:
+            print(f"benchmark_quality: error: {err}", file=sys.stderr)
+            return 2
+        n_new = min(n_new, args.limit) if args.limit else n_new
+        if {r["n"] for r in old_rows} != {n_new}:
+            print(f"benchmark_quality: error: --merge would mix rows over {sorted({r['n'] for r in old_rows})} "
+                  f"and {n_new} files; rerun every row on the same pairs (without --merge).", file=sys.stderr)
+            return 2
     try:  # load everything first: a missing checkpoint or backend fails now, before hours of scoring
         enhancers = [] if has_noisy else [load_enhancer(NO_MODEL)]
         enhancers += [load_enhancer(m, checkpoints.get(m), b) for m in args.models for b in args.backends]

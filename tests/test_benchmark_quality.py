@@ -47,7 +47,7 @@ def test_unavailable_backend_fails_before_any_scoring(bench, tmp_path, capsys):
     assert not (tmp_path / "bench").exists()
 
 
-def test_merge_keeps_earlier_rows_and_their_commands(bench, tmp_path):
+def test_merge_keeps_earlier_rows_and_their_commands(bench, tmp_path, capsys):
     noisy, clean = make_pairs(tmp_path / "data", n=2, seconds=1.0)
     ckpt = make_checkpoint(tmp_path / "micro.pt")
     out = tmp_path / "bench"
@@ -62,6 +62,17 @@ def test_merge_keeps_earlier_rows_and_their_commands(bench, tmp_path):
     assert (out / "noisy.json").stat().st_mtime_ns == first  # the noisy row was kept, not scored again
     md = (out / "results.md").read_text()
     assert md.count("- Command: `python scripts/benchmark_quality.py") == 2 and "--merge" in md
-    # a merge over another number of pairs is refused rather than mixed into one table
-    with pytest.raises(SystemExit, match="mix rows over"):
-        bench.main(base + ["--backends", "torch", "--merge", "--limit", "1"])
+    assert rows[1]["checkpoint"] == str(ckpt)  # outside the repository: shown as given
+    # a merge over another number of pairs is refused before scoring, rather than mixed into one table
+    scored = (out / "micro-torch.json").stat().st_mtime_ns
+    assert bench.main(base + ["--backends", "torch", "--merge", "--limit", "1"]) == 2
+    assert "mix rows over [2] and 1 files" in capsys.readouterr().err
+    assert (out / "micro-torch.json").stat().st_mtime_ns == scored
+    with pytest.raises(SystemExit, match="mix rows over"):  # the table writer keeps its own check
+        bench.merge_rows([{"model": "micro", "backend": "torch", "n": 2}], [{"model": "micro", "backend": "stream", "n": 1}])
+
+
+def test_checkpoints_inside_the_repository_are_shown_relative(bench):
+    inside = bench.REPO / "gtcrn_micro" / "checkpoints" / "micro.pt"
+    assert bench._shown_path(str(inside)) == "gtcrn_micro/checkpoints/micro.pt"
+    assert bench._shown_path(None) == "-"

@@ -25,7 +25,10 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     """Write ``dest/{name}.pt`` and ``dest/{name}.md`` from ``run_dir``'s best checkpoint."""
     run, dest = Path(run_dir), Path(dest)
     ckpt = load_checkpoint(run / "best.pt")
-    history, cfg = ckpt["history"], ckpt["train_config"]
+    history, cfg, initial = ckpt["history"], ckpt["train_config"], ckpt.get("initial")
+    if not history:
+        raise ValueError(f"No epoch of {run} beat its starting weights ({cfg.get('init_from')}) on validation; "
+                         "release the run those weights came from instead.")
     best = max(history, key=lambda h: h["val_pesq"])
     last = json.loads((run / "history.json").read_text())[-1] if (run / "history.json").exists() else history[-1]
     commands = (run / "command.txt").read_text().split("\n") if (run / "command.txt").exists() else []
@@ -33,7 +36,8 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     data = json.loads((run / "data.json").read_text()) if (run / "data.json").exists() else {}
     dest.mkdir(parents=True, exist_ok=True)
     torch.save({"model": ckpt["model"], "model_name": ckpt["model_name"], "model_config": ckpt["model_config"],
-                "train_config": cfg, "epoch": best["epoch"], "validation": best}, dest / f"{name}.pt")
+                "train_config": cfg, "epoch": best["epoch"], "validation": best, "initial": initial},
+               dest / f"{name}.pt")
     n_params = sum(v.numel() for k, v in ckpt["model"].items() if "running_" not in k and "num_batches" not in k)
     lines = [
         f"# Model card: `{name}` ({ckpt['model_name']})",
@@ -51,6 +55,21 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     ]
     if data:
         lines.append(f"- Files and minutes: {json.dumps(data)}")
+    if initial:
+        parent = Path(initial["from"]).parent
+        parent_commands = (parent / "command.txt").read_text().split("\n") if (parent / "command.txt").exists() else []
+        lines += [
+            f"- Fine-tuned from `{initial['from']}`: this run started from those weights with a fresh optimizer and "
+            f"schedule. On this run's validation set the starting weights scored PESQ {initial['val_pesq']:.3f} / "
+            f"STOI {initial['val_stoi']:.3f} / SI-SNR {initial['val_si_snr']:.2f} dB (table below: after fine-tuning).",
+            "- Commands of the run the starting weights came from:",
+            *[f"  `{c}`" for c in parent_commands if c.strip()],
+        ]
+        if Path(initial["from"]).exists():
+            parent_best = load_checkpoint(initial["from"])["history"]
+            if parent_best:
+                lines.append(f"- Hours of training steps in that run, to the starting weights: "
+                             f"{parent_best[-1]['cpu_hours']:.2f} (the hours below are this run's own).")
     lines += [
         f"- Steps: {best['step']} of the run's {last['step']} (epoch {best['epoch']} of {last['epoch']} run so far, "
         f"{cfg['epochs']} planned); hours of training steps to this checkpoint: {best['cpu_hours']:.2f} (wall clock on a 2-core CPU shared with other work).",

@@ -10,6 +10,10 @@
   epoch, written every ``checkpoint_every`` steps: a killed run resumes where it stopped and
   continues exactly as if it had never stopped.
 - A plain log (``train.log``), ``history.json`` and ``curves.png`` in the run folder.
+- Fine-tuning: ``init_from`` (``--init CKPT``) starts a new run from another checkpoint's weights
+  (fresh optimizer and schedule). The starting weights are scored on this run's validation set
+  first, as ``initial`` in the checkpoint and log, and they count as the best so far: the run only
+  replaces them when an epoch beats them on validation.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class TrainConfig:
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
     seed: int = 0
+    init_from: str = ""  # fine-tune: start from this checkpoint's weights (new optimizer and schedule)
     threads: int = 2  # torch intra-op threads (the reference machine has 2 cores)
     checkpoint_every: int = 100  # steps between last.pt writes
     progress: bool = True  # tqdm progress bars
@@ -212,14 +217,15 @@ def train(cfg: TrainConfig) -> list[dict]:
     weights = LossWeights()
     history: list[dict] = []
     epoch, step_in_epoch, running, seconds = 0, 0, [], 0.0
-    best = -float("inf")
+    best, initial = -float("inf"), None
 
     last = out / "last.pt"
     if last.exists():
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
-        for key in ("model", "model_overrides", "batch_size", "segment_seconds", "seed", "steps_per_epoch"):
-            if saved.get(key, {} if key == "model_overrides" else None) != getattr(cfg, key):
+        absent = {"model_overrides": {}, "init_from": ""}  # values of keys older runs did not save
+        for key in ("model", "model_overrides", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from"):
+            if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
         opt.load_state_dict(ckpt["optimizer"])
@@ -228,7 +234,11 @@ def train(cfg: TrainConfig) -> list[dict]:
         random.setstate(ckpt["rng"]["python"])
         epoch, step_in_epoch, running = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["running"]
         history, best, seconds = ckpt["history"], ckpt["best"], ckpt.get("seconds", 0.0)
+        initial = ckpt.get("initial")
         say(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}")
+    elif cfg.init_from:
+        load_checkpoint(cfg.init_from, model)
+        say(f"initialised from the weights of {cfg.init_from}")
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     train_set, val_set, info = build_datasets(cfg)
@@ -241,7 +251,14 @@ def train(cfg: TrainConfig) -> list[dict]:
                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
                 "epoch": epoch, "step_in_epoch": step_in_epoch, "running": running, "history": history,
                 "best": best, "seconds": seconds, "train_config": asdict(cfg), "model_name": cfg.model,
-                "model_config": asdict(model_config(cfg))}
+                "model_config": asdict(model_config(cfg)), "initial": initial}
+
+    if cfg.init_from and initial is None:  # score the starting weights on this run's validation set
+        initial = {"from": cfg.init_from} | validate(model, val_set, weights)
+        best = initial["val_pesq"]
+        say("starting weights: " + " ".join(f"{k}={v:.4g}" for k, v in initial.items() if isinstance(v, float)))
+        _save(out / "best.pt", payload())
+        _save(last, payload())
 
     while epoch < cfg.epochs:
         train_set.set_epoch(epoch)
@@ -292,6 +309,8 @@ def add_cli_arguments(p) -> None:
             continue
         p.add_argument(f"--{f.name.replace('_', '-')}", type=int if f.type == "int" else float, default=None,
                        help=f"override {f.name} (default {f.default})")
+    p.add_argument("--init", metavar="CKPT", default=None,
+                   help="fine-tune: start from this checkpoint's weights (new optimizer and schedule)")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 
@@ -301,5 +320,7 @@ def config_from_args(args) -> TrainConfig:
         v = getattr(args, f.name, None)
         if v is not None and f.name not in ("model",):
             overrides[f.name] = v
+    if getattr(args, "init", None):
+        overrides["init_from"] = args.init
     return TrainConfig(model=args.model, speech_dirs=args.speech, noise_dirs=args.noise, out_dir=args.out,
                        progress=not args.no_progress, **overrides)

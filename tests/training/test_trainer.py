@@ -114,3 +114,46 @@ def test_release_writes_the_best_checkpoint_and_a_card(uninterrupted, tmp_path):
     assert "`gtcrn-micro train --model micro --out RUN`" in card
     assert f"| {best['val_pesq']:.3f} |" in card and "| noisy input | 1.500 | 0.800 | 5.00 |" in card
     assert f"lr at this checkpoint {best['lr']:.2e}" in card
+
+
+
+@pytest.mark.parametrize("epoch_wins", [True, False])
+def test_fine_tuning_starts_from_the_given_weights_and_keeps_them_unless_beaten(
+        uninterrupted, corpus_dirs, tmp_path, monkeypatch, epoch_wins):
+    from gtcrn_micro.training import release_checkpoint
+
+    _, parent = uninterrupted
+    (parent / "command.txt").write_text("gtcrn-micro train --model micro --out PARENT\n")
+    start = load_checkpoint(parent / "best.pt")["model"]
+    scores = iter([2.0, 2.5 if epoch_wins else 1.5])  # PESQ of the starting weights, then of epoch 1
+    real_validate = trainer.validate
+
+    def scripted_validate(model, val_set, weights):
+        if not calls:
+            torch.testing.assert_close(model.state_dict(), start)  # validated before any step: the given weights
+        calls.append(1)
+        return real_validate(model, val_set, weights) | {"val_pesq": next(scores)}
+
+    calls = []
+    monkeypatch.setattr(trainer, "validate", scripted_validate)
+    out = tmp_path / "ft"
+    history = train(tiny(corpus_dirs, out, epochs=1, init_from=str(parent / "best.pt")))
+    initial = load_checkpoint(out / "last.pt")["initial"]
+    assert initial["from"] == str(parent / "best.pt") and initial["val_pesq"] == 2.0
+    assert "starting weights: val_loss=" in (out / "train.log").read_text()
+    best = load_checkpoint(out / "best.pt")
+    if epoch_wins:  # best.pt holds the epoch, and the card tells the lineage
+        assert best["history"] == history and history[0]["val_pesq"] == 2.5
+        released = torch.load(release_checkpoint(out, "micro", dest=tmp_path), weights_only=False)
+        assert released["initial"]["val_pesq"] == 2.0
+        card = (tmp_path / "micro.md").read_text()
+        assert "Hours of training steps in that run, to the starting weights" in card
+        assert f"Fine-tuned from `{parent / 'best.pt'}`" in card and "starting weights scored PESQ 2.000" in card
+        assert "`gtcrn-micro train --model micro --out PARENT`" in card
+    else:  # the starting weights stay the best, and releasing the run says so
+        assert best["history"] == []
+        torch.testing.assert_close(best["model"], start)
+        with pytest.raises(ValueError, match="beat its starting weights"):
+            release_checkpoint(out, "micro", dest=tmp_path)
+    with pytest.raises(ValueError, match="init_from"):  # resuming with other starting weights is refused
+        train(tiny(corpus_dirs, out, epochs=2, init_from=""))

@@ -1,6 +1,7 @@
 /* I2S microphone in, I2S amplifier out; see audio_io.h. */
 #include "audio_io.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "driver/i2s_std.h"
@@ -12,39 +13,34 @@ static i2s_chan_handle_t s_rx, s_tx;
 static int32_t s_rx_buf[GTCRN_HOP];
 static int16_t s_tx_buf[GTCRN_HOP];
 
-esp_err_t audio_io_init(void) {
-    i2s_chan_config_t rx_chan = I2S_CHANNEL_DEFAULT_CONFIG(I2S_NUM_0, I2S_ROLE_MASTER);
-    ESP_ERROR_CHECK(i2s_new_channel(&rx_chan, NULL, &s_rx));
-    i2s_std_config_t rx_cfg = {
+/* One standard-mode (Philips) I2S channel, mono, master clock; rx: the microphone, else the amplifier. */
+static i2s_chan_handle_t open_channel(i2s_port_t port, bool rx, i2s_data_bit_width_t bits, gpio_num_t bclk,
+                                      gpio_num_t ws, gpio_num_t dout, gpio_num_t din) {
+    i2s_chan_handle_t handle = NULL;
+    i2s_chan_config_t chan = I2S_CHANNEL_DEFAULT_CONFIG(port, I2S_ROLE_MASTER);
+    ESP_ERROR_CHECK(i2s_new_channel(&chan, rx ? NULL : &handle, rx ? &handle : NULL));
+    i2s_std_config_t cfg = {
         .clk_cfg = I2S_STD_CLK_DEFAULT_CONFIG(GTCRN_SAMPLE_RATE),
-        .slot_cfg = I2S_STD_PHILIPS_SLOT_DEFAULT_CONFIG(I2S_DATA_BIT_WIDTH_32BIT, I2S_SLOT_MODE_MONO),
+        .slot_cfg = I2S_STD_PHILIPS_SLOT_DEFAULT_CONFIG(bits, I2S_SLOT_MODE_MONO),
         .gpio_cfg = {
             .mclk = I2S_GPIO_UNUSED,
-            .bclk = CONFIG_GTCRN_MIC_BCLK_GPIO,
-            .ws = CONFIG_GTCRN_MIC_WS_GPIO,
-            .dout = I2S_GPIO_UNUSED,
-            .din = CONFIG_GTCRN_MIC_DIN_GPIO,
+            .bclk = bclk,
+            .ws = ws,
+            .dout = dout,
+            .din = din,
             .invert_flags = {.mclk_inv = false, .bclk_inv = false, .ws_inv = false},
         },
     };
-    rx_cfg.slot_cfg.slot_mask = I2S_STD_SLOT_LEFT; /* the mic's L/R pin tied to GND */
-    ESP_ERROR_CHECK(i2s_channel_init_std_mode(s_rx, &rx_cfg));
+    if (rx) cfg.slot_cfg.slot_mask = I2S_STD_SLOT_LEFT; /* the mic's L/R pin tied to GND */
+    ESP_ERROR_CHECK(i2s_channel_init_std_mode(handle, &cfg));
+    return handle;
+}
 
-    i2s_chan_config_t tx_chan = I2S_CHANNEL_DEFAULT_CONFIG(I2S_NUM_1, I2S_ROLE_MASTER);
-    ESP_ERROR_CHECK(i2s_new_channel(&tx_chan, &s_tx, NULL));
-    i2s_std_config_t tx_cfg = {
-        .clk_cfg = I2S_STD_CLK_DEFAULT_CONFIG(GTCRN_SAMPLE_RATE),
-        .slot_cfg = I2S_STD_PHILIPS_SLOT_DEFAULT_CONFIG(I2S_DATA_BIT_WIDTH_16BIT, I2S_SLOT_MODE_MONO),
-        .gpio_cfg = {
-            .mclk = I2S_GPIO_UNUSED,
-            .bclk = CONFIG_GTCRN_AMP_BCLK_GPIO,
-            .ws = CONFIG_GTCRN_AMP_WS_GPIO,
-            .dout = CONFIG_GTCRN_AMP_DOUT_GPIO,
-            .din = I2S_GPIO_UNUSED,
-            .invert_flags = {.mclk_inv = false, .bclk_inv = false, .ws_inv = false},
-        },
-    };
-    ESP_ERROR_CHECK(i2s_channel_init_std_mode(s_tx, &tx_cfg));
+esp_err_t audio_io_init(void) {
+    s_rx = open_channel(I2S_NUM_0, true, I2S_DATA_BIT_WIDTH_32BIT, CONFIG_GTCRN_MIC_BCLK_GPIO,
+                        CONFIG_GTCRN_MIC_WS_GPIO, I2S_GPIO_UNUSED, CONFIG_GTCRN_MIC_DIN_GPIO);
+    s_tx = open_channel(I2S_NUM_1, false, I2S_DATA_BIT_WIDTH_16BIT, CONFIG_GTCRN_AMP_BCLK_GPIO,
+                        CONFIG_GTCRN_AMP_WS_GPIO, CONFIG_GTCRN_AMP_DOUT_GPIO, I2S_GPIO_UNUSED);
     ESP_ERROR_CHECK(i2s_channel_enable(s_rx));
     ESP_ERROR_CHECK(i2s_channel_enable(s_tx));
     return ESP_OK;
