@@ -50,11 +50,12 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train_run(args: argparse.Namespace) -> int:
     from .training.trainer import config_from_args, train
 
+    cfg = config_from_args(args)  # bad options fail here, before anything is written
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "command.txt", "a") as f:  # the model card quotes it
         f.write("gtcrn-micro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
-    history = train(config_from_args(args))
+    history = train(cfg)
     if history:
         best = max(history, key=lambda h: h["val_pesq"])
         print(f"best validation PESQ {best['val_pesq']:.3f} at epoch {best['epoch']}; checkpoints in {args.out}")

@@ -28,6 +28,13 @@ def test_train_on_missing_folder_is_one_clear_sentence(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_train_with_a_bad_model_option_writes_nothing(tmp_path, capsys):
+    code = main(["train", "--speech", str(tmp_path), "--noise", str(tmp_path), "--out", str(tmp_path / "run"),
+                 "--model-option", "tra_energy"])
+    assert code == 2 and "--model-option 'tra_energy': expected KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # no command.txt that a model card would quote as a resume
+
+
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "gtcrn_micro", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "profile" in out.stdout and "train" in out.stdout

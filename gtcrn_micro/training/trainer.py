@@ -143,8 +143,30 @@ def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeigh
     return out
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None) -> dict:
-    """Read a checkpoint; with ``model``, load its weights. Clear errors for bad files."""
+def _model_options_differ(ckpt: dict, model: torch.nn.Module) -> dict[str, tuple]:
+    """ModelConfig fields whose saved value differs from ``model``'s: name -> (saved, model's).
+
+    Options such as ``tra_energy`` change what the weights compute without changing their shapes,
+    so ``load_state_dict`` alone would accept the wrong model silently.
+    """
+    saved = (ckpt.get("model_config") or {}).get("model") or {}
+    cfg = getattr(model, "cfg", None)
+    if cfg is None or not saved:
+        return {}
+    ours = asdict(cfg.model)
+    return {k: (v, ours[k]) for k, v in saved.items() if k in ours and _plain(v) != _plain(ours[k])}
+
+
+def _plain(v):
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
+def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None, check_options: bool = True) -> dict:
+    """Read a checkpoint; with ``model``, load its weights. Clear errors for bad files.
+
+    ``check_options``: refuse a checkpoint trained with other model options than ``model`` was
+    built with (``--init`` turns it off to fine-tune into a changed option on purpose).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Checkpoint {path} does not exist.")
@@ -156,6 +178,11 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None) -> d
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"Checkpoint {path} holds no model weights; it is not a gtcrn-micro checkpoint.")
     if model is not None:
+        differ = _model_options_differ(ckpt, model) if check_options else {}
+        if differ:
+            text = ", ".join(f"{k}={a!r} (this model: {b!r})" for k, (a, b) in sorted(differ.items()))
+            raise ValueError(f"Checkpoint {path} was trained with other model options: {text}; build the model "
+                             "from the checkpoint's model_config.")
         try:
             model.load_state_dict(ckpt["model"])
         except RuntimeError as err:
@@ -237,8 +264,10 @@ def train(cfg: TrainConfig) -> list[dict]:
         initial = ckpt.get("initial")
         say(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}")
     elif cfg.init_from:
-        load_checkpoint(cfg.init_from, model)
-        say(f"initialised from the weights of {cfg.init_from}")
+        differ = _model_options_differ(load_checkpoint(cfg.init_from), model)
+        load_checkpoint(cfg.init_from, model, check_options=False)
+        say(f"initialised from the weights of {cfg.init_from}"
+            + "".join(f"; {k} was {a!r}, now {b!r}" for k, (a, b) in sorted(differ.items())))
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     train_set, val_set, info = build_datasets(cfg)
@@ -311,7 +340,28 @@ def add_cli_arguments(p) -> None:
                        help=f"override {f.name} (default {f.default})")
     p.add_argument("--init", metavar="CKPT", default=None,
                    help="fine-tune: start from this checkpoint's weights (new optimizer and schedule)")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one model option of the preset, e.g. tra_energy=abs (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
+
+
+def parse_model_options(items: list[str]) -> dict:
+    """``["tra_energy=abs", "channels=16"]`` -> ModelConfig overrides, typed like the fields."""
+    from ..config import ModelConfig
+
+    types = {f.name: f.type for f in fields(ModelConfig)}
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or str(types.get(key)) not in ("int", "float", "str") or key == "name":
+            names = ", ".join(sorted(k for k, t in types.items() if str(t) in ("int", "float", "str") and k != "name"))
+            raise ValueError(f"--model-option {item!r}: expected KEY=VALUE with KEY one of {names}.")
+        kind = str(types[key])
+        try:
+            out[key] = int(value) if kind == "int" else float(value) if kind == "float" else value
+        except ValueError:
+            raise ValueError(f"--model-option {item!r}: {key} takes a {kind}.") from None
+    return out
 
 
 def config_from_args(args) -> TrainConfig:
@@ -322,5 +372,7 @@ def config_from_args(args) -> TrainConfig:
             overrides[f.name] = v
     if getattr(args, "init", None):
         overrides["init_from"] = args.init
+    if getattr(args, "model_option", None):
+        overrides["model_overrides"] = parse_model_options(args.model_option)
     return TrainConfig(model=args.model, speech_dirs=args.speech, noise_dirs=args.noise, out_dir=args.out,
                        progress=not args.no_progress, **overrides)

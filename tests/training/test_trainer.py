@@ -157,3 +157,36 @@ def test_fine_tuning_starts_from_the_given_weights_and_keeps_them_unless_beaten(
             release_checkpoint(out, "micro", dest=tmp_path)
     with pytest.raises(ValueError, match="init_from"):  # resuming with other starting weights is refused
         train(tiny(corpus_dirs, out, epochs=2, init_from=""))
+
+
+def test_checkpoint_with_other_model_options_is_refused(uninterrupted):
+    from gtcrn_micro.config import get_config
+    from gtcrn_micro.model import build_model
+
+    _, run = uninterrupted  # trained with the micro preset: TRA energy mean(x*x)
+    other = build_model(get_config("micro").with_model(tra_energy="abs"))  # same weight shapes, other function
+    with pytest.raises(ValueError, match="tra_energy='square' \\(this model: 'abs'\\)"):
+        load_checkpoint(run / "best.pt", other)
+    load_checkpoint(run / "best.pt", other, check_options=False)  # on purpose (what --init does)
+    torch.testing.assert_close(other.state_dict(), load_checkpoint(run / "best.pt")["model"])
+
+
+def test_fine_tuning_into_a_changed_model_option(uninterrupted, corpus_dirs, tmp_path):
+    _, parent = uninterrupted
+    out = tmp_path / "ft-abs"
+    train(tiny(corpus_dirs, out, epochs=1, init_from=str(parent / "best.pt"), model_overrides={"tra_energy": "abs"}))
+    assert "tra_energy was 'square', now 'abs'" in (out / "train.log").read_text()
+    assert load_checkpoint(out / "last.pt")["model_config"]["model"]["tra_energy"] == "abs"
+
+
+def test_model_options_from_the_command_line():
+    import argparse
+
+    p = argparse.ArgumentParser()
+    trainer.add_cli_arguments(p)
+    args = p.parse_args(["--speech", "s", "--noise", "n", "--out", "o", "--model-option", "tra_energy=abs",
+                         "--model-option", "channels=8"])
+    assert trainer.config_from_args(args).model_overrides == {"tra_energy": "abs", "channels": 8}
+    for bad, match in ((["dilations=1,2"], "KEY one of"), (["tra_energy"], "KEY=VALUE"), (["channels=x"], "takes a int")):
+        with pytest.raises(ValueError, match=match):
+            trainer.parse_model_options(bad)
