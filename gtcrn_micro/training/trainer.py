@@ -35,7 +35,7 @@ from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, spli
 from .losses import LossWeights, hybrid_loss
 from .metrics import score_pair
 
-__all__ = ["TrainConfig", "PRESETS", "train", "load_checkpoint", "build_datasets", "model_config"]
+__all__ = ["TrainConfig", "PRESETS", "train", "load_checkpoint", "model_from_checkpoint", "build_datasets", "model_config"]
 
 
 @dataclass
@@ -189,6 +189,26 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None, chec
             raise ValueError(f"Checkpoint {path} does not fit this model ({str(err).splitlines()[0]}); "
                              "check --model.") from None
     return ckpt
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """The model a checkpoint was trained as (its saved preset and model options), weights loaded, in eval mode."""
+    from ..config import Config, ModelConfig
+
+    ckpt = load_checkpoint(path)
+    name = ckpt.get("model_name") or (ckpt.get("model_config") or {}).get("model", {}).get("name")
+    if not name:
+        raise ValueError(f"Checkpoint {path} does not say which model it holds.")
+    cfg = get_config(name)
+    saved = (ckpt.get("model_config") or {}).get("model") or {}
+    known = {f.name for f in fields(ModelConfig)} - {"name"}
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
+    cfg = cfg.with_model(**changes) if isinstance(cfg, Config) else cfg
+    from ..model import build_model
+
+    model = build_model(cfg)
+    load_checkpoint(path, model)
+    return model.eval(), ckpt
 
 
 def _save(path: Path, payload: dict) -> None:
