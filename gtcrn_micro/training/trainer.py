@@ -270,8 +270,9 @@ def train(cfg: TrainConfig) -> list[dict]:
     if last.exists():
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
-        absent = {"model_overrides": {}, "init_from": ""}  # values of keys older runs did not save
-        for key in ("model", "model_overrides", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from"):
+        absent = {"init_from": ""}  # values of keys older runs did not save
+        # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
+        for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
