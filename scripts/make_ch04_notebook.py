@@ -313,7 +313,9 @@ The same `train` loop with `--model gtcrn` trains the paper's model on the same 
 the cost of `micro`'s integer-friendly design can be read off: no LayerNorm, BatchNorm instead,
 compressed features, a convolution for the intra-frame path. Both shipped checkpoints record the
 validation scores of the epoch they were chosen at. The two runs had different lengths (the
-steps and hours are in the table), so this is a side-by-side, not a controlled experiment.
+steps and hours are in the table), and a run's validation mixtures come from its own speech
+folders (the last column): scores on different validation sets do not compare. This is a
+side-by-side, not a controlled experiment; the test-set table below is the common ground.
 """)
 
 ch.code("""
@@ -321,9 +323,12 @@ rows = {}
 for name in ("micro", "gtcrn"):
     path = gm.inference.shipped_checkpoint(name)
     if path is not None:  # a model without a shipped checkpoint is left out
-        rows[name] = training.load_checkpoint(path)["validation"]
+        ckpt = training.load_checkpoint(path)
+        rows[name] = ckpt["validation"] | {"speech folders": ", ".join(ckpt["train_config"]["speech_dirs"])}
 cols = ["epoch", "step", "cpu_hours", "val_pesq", "val_stoi", "val_si_snr"]
-pd.DataFrame(rows).T[cols].astype(float).round(3)
+table = pd.DataFrame(rows).T
+table[cols] = table[cols].astype(float).round(3)
+table[cols + ["speech folders"]]
 """)
 
 ch.md("""
