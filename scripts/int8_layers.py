@@ -6,7 +6,7 @@
 Each checkpoint is exported as ``scripts/release_model.py`` does (calibration on 32 mixtures of the
 validation split, clipped ranges), then every op of the int8 step is compared with its float twin
 on the same inputs (teacher-forced, :func:`gtcrn_micro.export.layer_snr`). The report lists the
-mask SNR, the TRA chain of every GTConv block (frame energy, its int8 range, the gate) and the
+mask SNR, held-out PESQ-wb of the float and int8 steps, the TRA chain of every GTConv block (frame energy, its int8 range, the gate) and the
 worst ops. Writes ``benchmarks/export/int8_layers.json`` (every op) and ``int8_layers.md``
 (merging with the checkpoints already there). Never uses the test set.
 """
@@ -39,18 +39,36 @@ def tra_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def analyse(label: str, path: str, speech, noise, calib_items: int) -> dict:
-    from gtcrn_micro.export import StepGraph, calibration_mixtures, calibration_trace, export_model, layer_snr
+def held_out_pairs(speech, noise, n: int):
+    """``n`` validation-split mixtures of 4 s, seed 999: the evaluation set of ``benchmark_ranges.py``."""
+    from gtcrn_micro.data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
+
+    _, sp = split_files(find_audio(*speech), 0.1)
+    _, no = split_files(find_audio(*noise), 0.1)
+    held = MixtureDataset(AudioBank(sp), AudioBank(no), n, MixConfig(segment_seconds=4.0), seed=999)
+    return [(a.numpy(), b.numpy()) for a, b in (held[i] for i in range(n))]
+
+
+def analyse(label: str, path: str, speech, noise, calib_items: int, eval_items: int) -> dict:
+    import numpy as np
+
+    from gtcrn_micro.export import (StepGraph, TFLiteEnhancer, calibration_mixtures, calibration_trace, export_model,
+                                    layer_snr)
     from gtcrn_micro.training import model_from_checkpoint
+    from gtcrn_micro.training.metrics import pesq_wb
 
     model, _ = model_from_checkpoint(path)
     trace = calibration_trace(model, calibration_mixtures(speech, noise, n=calib_items))
     graph = StepGraph(model)
+    pairs = held_out_pairs(speech, noise, eval_items)
     with tempfile.TemporaryDirectory() as tmp:
         report = export_model(model, tmp, trace, kinds=("float", "int8"))
         rows = layer_snr(Path(tmp) / "step_float.tflite", Path(tmp) / "step_int8.tflite", trace,
                          graph.input_names, graph.output_names)
+        pesq = {k: float(np.nanmean([pesq_wb(c, TFLiteEnhancer(model, Path(tmp) / f"step_{k}.tflite").enhance(n))
+                                     for n, c in pairs])) for k in ("float", "int8")}
     return {"label": label, "checkpoint": path, "tra_energy": model.cfg.model.tra_energy,
+            "val_float_pesq": pesq["float"], "val_int8_pesq": pesq["int8"],
             "int8_mask_snr_db": report["int8"]["snr_vs_torch_db"],
             "tflm_vs_litert_db": report["int8"].get("tflm_snr_vs_litert_db"),
             "tra": tra_rows(rows), "worst": sorted(rows, key=lambda r: r["snr_db"])[:5], "ops": rows}
@@ -63,11 +81,14 @@ def markdown(results: dict, meta: dict) -> str:
              f"- Date: {meta['date']}", f"- Command: `{meta['command']}`",
              "- Calibration: 32 mixtures of 4 s from the validation split (as `scripts/release_model.py`), "
              "clipped ranges; per-op SNR of int8 vs float TFLite on the same inputs (teacher-forced, 200 frames)", "",
-             "| checkpoint | TRA energy | int8 mask SNR vs torch (dB) | TFLM vs LiteRT int8 (dB) |",
-             "|---|---|---|---|"]
+             f"- Held-out: {meta['eval_items']} other validation-split mixtures of 4 s (seed 999, as "
+             "`scripts/benchmark_ranges.py`), PESQ-wb of the float and the int8 TFLite step", "",
+             "| checkpoint | TRA energy | int8 mask SNR vs torch (dB) | TFLM vs LiteRT int8 (dB) | held-out PESQ float | "
+             "int8 | change |", "|---|---|---|---|---|---|---|"]
     for r in results.values():
         lines.append(f"| {r['label']} (`{r['checkpoint']}`) | {r['tra_energy']} | "
-                     f"{f(r['int8_mask_snr_db'])} | {f(r['tflm_vs_litert_db'])} |")
+                     f"{f(r['int8_mask_snr_db'])} | {f(r['tflm_vs_litert_db'])} | {r['val_float_pesq']:.3f} | "
+                     f"{r['val_int8_pesq']:.3f} | {r['val_int8_pesq'] - r['val_float_pesq']:+.3f} |")
     lines += ["", "TRA chain per GTConv block: SNR (dB) of the energy op, of its MEAN over frequency, "
               "the int8 range of that MEAN (255 x scale), and SNR of the gate's first sigmoid.", "",
               "| checkpoint | " + " | ".join(BLOCKS) + " |", "|---|" + "---|" * len(BLOCKS)]
@@ -89,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speech", nargs="+", required=True)
     p.add_argument("--noise", nargs="+", required=True)
     p.add_argument("--calib-items", type=int, default=32)
+    p.add_argument("--eval-items", type=int, default=24)
     p.add_argument("--out", default=str(REPO / "benchmarks" / "export"))
     args = p.parse_args(argv)
 
@@ -103,13 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         label, sep, path = item.partition("=")
         if not sep:
             p.error(f"--checkpoint {item!r}: expected LABEL=PATH")
-        data["results"][label] = analyse(label, path, args.speech, args.noise, args.calib_items)
+        data["results"][label] = analyse(label, path, args.speech, args.noise, args.calib_items, args.eval_items)
         r = data["results"][label]
-        print(f"{label}: int8 mask SNR {r['int8_mask_snr_db']:.1f} dB; TRA MEAN SNR "
+        print(f"{label}: int8 mask SNR {r['int8_mask_snr_db']:.1f} dB; held-out PESQ float {r['val_float_pesq']:.3f} "
+              f"int8 {r['val_int8_pesq']:.3f}; TRA MEAN SNR "
               + " ".join(f"{t['mean_snr_db']:.1f}" for t in r["tra"]))
     command = "python scripts/int8_layers.py " + " ".join(shlex.quote(a) for a in argv)
     data["commands"].append(command)
-    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": " ; ".join(data["commands"])}
+    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": " ; ".join(data["commands"]),
+            "eval_items": args.eval_items}
     store.write_text(json.dumps(data, indent=1, default=str))
     (out / "int8_layers.md").write_text(markdown(data["results"], meta))
     return 0
