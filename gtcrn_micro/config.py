@@ -12,9 +12,9 @@ Two presets (see :func:`get_config`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
-__all__ = ["AudioConfig", "ERBConfig", "ModelConfig", "Config", "get_config", "MODEL_NAMES"]
+__all__ = ["AudioConfig", "ERBConfig", "ModelConfig", "Config", "get_config", "config_as_trained", "MODEL_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,16 @@ def get_config(name: str = "gtcrn") -> Config:
         raise ValueError(
             f"Unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}."
         ) from None
+
+
+def config_as_trained(name: str, ckpt: dict) -> Config:
+    """The preset ``name`` with the model options a checkpoint was trained with (``train --model-option``).
+
+    Options such as ``tra_energy`` change what the weights compute, not their shapes, so a checkpoint
+    must run as the model it was trained as. Unknown keys (newer versions) are left out.
+    """
+    cfg = get_config(name)
+    saved = ckpt.get("model_config") if isinstance(ckpt.get("model_config"), dict) else {}
+    saved = saved.get("model") if isinstance(saved.get("model"), dict) else {}
+    known = {f.name for f in fields(ModelConfig)} - {"name"}
+    return cfg.with_model(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})

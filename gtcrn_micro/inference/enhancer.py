@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ..audio.io import SILENCE_PEAK, AudioError, AudioNotice, check_audio, load_audio, save_audio
-from ..config import MODEL_NAMES, get_config
+from ..config import MODEL_NAMES, config_as_trained, get_config
 from ..data.mixing import AUDIO_EXTENSIONS, find_audio
 
 __all__ = [
@@ -119,15 +119,10 @@ def _load_model(model: str, checkpoint):
         raise EnhanceError(
             f"Checkpoint {path} was trained for model {trained_for!r}, not {model!r}; pass --model {trained_for}."
         )
-    saved_cfg, cfg = ckpt.get("model_config"), asdict(get_config(model))
-    if isinstance(saved_cfg, dict) and isinstance(saved_cfg.get("model"), dict):
-        differ = sorted(k for k, v in saved_cfg["model"].items() if k in cfg["model"] and cfg["model"][k] != v)
-        if differ:
-            raise EnhanceError(
-                f"Checkpoint {path} was trained with other {model!r} settings ({', '.join(differ)}); "
-                "use the package version it was trained with, or re-train it."
-            )
-    net = build_model(model)
+    try:
+        net = build_model(config_as_trained(model, ckpt))  # the preset with the options the run changed
+    except (TypeError, ValueError) as err:
+        raise EnhanceError(f"Checkpoint {path} holds model options this version cannot build ({err}).") from None
     try:
         net.load_state_dict(ckpt["model"])
     except (RuntimeError, TypeError, AttributeError) as err:

@@ -193,20 +193,14 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None, chec
 
 def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """The model a checkpoint was trained as (its saved preset and model options), weights loaded, in eval mode."""
-    from ..config import Config, ModelConfig
+    from ..config import config_as_trained
+    from ..model import build_model
 
     ckpt = load_checkpoint(path)
     name = ckpt.get("model_name") or (ckpt.get("model_config") or {}).get("model", {}).get("name")
     if not name:
         raise ValueError(f"Checkpoint {path} does not say which model it holds.")
-    cfg = get_config(name)
-    saved = (ckpt.get("model_config") or {}).get("model") or {}
-    known = {f.name for f in fields(ModelConfig)} - {"name"}
-    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
-    cfg = cfg.with_model(**changes) if isinstance(cfg, Config) else cfg
-    from ..model import build_model
-
-    model = build_model(cfg)
+    model = build_model(config_as_trained(name, ckpt))
     load_checkpoint(path, model)
     return model.eval(), ckpt
 
