@@ -392,8 +392,30 @@ most frames' whole energy: those frames all read as zero, and the gate the GRU c
 is noise. The shipped checkpoint already shows this in its last block; the fine-tuned one in
 four of six. The cure is in the model, not the export: a frame energy that grows linearly with
 the signal, the mean of `|x|` (the `gru-abs` candidate above, `--model-option tra_energy=abs`).
-`runs/micro-abs` fine-tunes the `micro-ft2` weights into it; its rows in the tables above are the
-measure of whether it worked (a row appears when the run has been analysed).
+`runs/micro-abs` fine-tunes the `micro-ft2` weights into it (14 epochs; its best epoch scores a
+little higher on the validation mixtures than `micro-ft2`'s), and its rows above say how much that
+fixed:
+""")
+ch.code("""
+if "abs" in lay["results"]:
+    a = lay["results"]["abs"]
+    print(f"TRA energy mean(|x|): lowest MEAN SNR {min(t['mean_snr_db'] for t in a['tra']):.1f} dB, "
+          f"lowest gate SNR {min(t['gate_snr_db'] for t in a['tra']):.1f} dB, "
+          f"TFLM vs LiteRT {a['tflm_vs_litert_db']:.1f} dB (inf: the same integers)")
+    print(f"held-out PESQ: float {a['val_float_pesq']:.3f}, int8 {a['val_int8_pesq']:.3f} "
+          f"({a['val_int8_pesq'] - a['val_float_pesq']:+.3f})")
+    display(pd.DataFrame(a["worst"])[["index", "op", "snr_db", "scale", "name"]].round(3))
+""")
+ch.md("""
+The collapse is gone: every TRA keeps its energy and its gate, and the integers TFLM computes
+are LiteRT's again. It is not the whole story. int8 still costs PESQ on the held-out mixtures,
+and the worst ops now sit in the last TRA's GRU update (a difference of two nearly equal numbers,
+harmless where it is added back) and at the end of the decoder, where the skip sum before the last
+up-convolution spans about ±100 (255 times its scale is about 200): its int8 step is coarse
+for the small values that matter most for the mask. Bounding those activations in the model, or
+fine-tuning with quantization in the loop, is the next step. Until then the shipped `micro` is
+still the first row's checkpoint; `runs/micro-abs` is the next release (its float and int8 are
+both above the shipped ones on these held-out mixtures).
 """)
 
 ch.md("""
