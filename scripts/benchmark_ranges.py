@@ -38,10 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from gtcrn_micro.audio.stft import istft, stft
-    from gtcrn_micro.data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
     from gtcrn_micro.export import (StepGraph, TFLiteEnhancer, calibrate_only, calibration_mixtures, calibration_trace,
                                     clipped_ranges, export_onnx, int8_snr, limit_to_saturation, measure_ranges,
-                                    onnx_to_saved_model, quantize_with_ranges, saturation_limits)
+                                    onnx_to_saved_model, quantize_with_ranges, saturation_limits, validation_pairs)
     from gtcrn_micro.inference import shipped_checkpoint
     from gtcrn_micro.model import build_model
     from gtcrn_micro.training import load_checkpoint
@@ -52,10 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     val = ckpt.get("validation", {})
     graph = StepGraph(model)
     cal = calibration_trace(model, calibration_mixtures(args.speech, args.noise, n=args.calib_items))
-    _, sp = split_files(find_audio(*args.speech), 0.1)
-    _, no = split_files(find_audio(*args.noise), 0.1)
-    held = MixtureDataset(AudioBank(sp), AudioBank(no), args.eval_items, MixConfig(segment_seconds=4.0), seed=999)
-    pairs = [(n.numpy(), c.numpy()) for n, c in (held[i] for i in range(args.eval_items))]
+    pairs = validation_pairs(args.speech, args.noise, args.eval_items, seed=999)
     ev = calibration_trace(model, [n for n, _ in pairs])
 
     with torch.no_grad():

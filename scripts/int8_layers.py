@@ -39,28 +39,18 @@ def tra_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def held_out_pairs(speech, noise, n: int):
-    """``n`` validation-split mixtures of 4 s, seed 999: the evaluation set of ``benchmark_ranges.py``."""
-    from gtcrn_micro.data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
-
-    _, sp = split_files(find_audio(*speech), 0.1)
-    _, no = split_files(find_audio(*noise), 0.1)
-    held = MixtureDataset(AudioBank(sp), AudioBank(no), n, MixConfig(segment_seconds=4.0), seed=999)
-    return [(a.numpy(), b.numpy()) for a, b in (held[i] for i in range(n))]
-
-
 def analyse(label: str, path: str, speech, noise, calib_items: int, eval_items: int) -> dict:
     import numpy as np
 
     from gtcrn_micro.export import (StepGraph, TFLiteEnhancer, calibration_mixtures, calibration_trace, export_model,
-                                    layer_snr)
+                                    layer_snr, validation_pairs)
     from gtcrn_micro.training import model_from_checkpoint
     from gtcrn_micro.training.metrics import pesq_wb
 
     model, _ = model_from_checkpoint(path)
     trace = calibration_trace(model, calibration_mixtures(speech, noise, n=calib_items))
     graph = StepGraph(model)
-    pairs = held_out_pairs(speech, noise, eval_items)
+    pairs = validation_pairs(speech, noise, eval_items, seed=999)  # benchmark_ranges.py's evaluation set
     with tempfile.TemporaryDirectory() as tmp:
         report = export_model(model, tmp, trace, kinds=("float", "int8"))
         rows = layer_snr(Path(tmp) / "step_float.tflite", Path(tmp) / "step_int8.tflite", trace,

@@ -19,7 +19,7 @@ from ..audio.stft import stft
 from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
 from .graph import record_trace
 
-__all__ = ["sample_mixtures", "calibration_mixtures", "calibration_trace"]
+__all__ = ["sample_mixtures", "calibration_mixtures", "validation_pairs", "calibration_trace"]
 
 
 def sample_mixtures(snrs_db=(0.0, 5.0, 10.0), seed: int = 0) -> list[np.ndarray]:
@@ -34,13 +34,22 @@ def sample_mixtures(snrs_db=(0.0, 5.0, 10.0), seed: int = 0) -> list[np.ndarray]
     return out
 
 
-def calibration_mixtures(speech_dirs, noise_dirs, n: int = 32, seconds: float = 4.0, val_fraction: float = 0.1,
-                         seed: int = 1234) -> list[np.ndarray]:
-    """``n`` noisy mixtures from the validation split of the training folders (never the test set)."""
+def validation_pairs(speech_dirs, noise_dirs, n: int, seconds: float = 4.0, val_fraction: float = 0.1,
+                     seed: int = 999) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` (noisy, clean) mixtures from the validation split of the training folders (never the test set).
+
+    Seed 999 is the held-out evaluation set of the int8 scripts; calibration uses another seed.
+    """
     _, sp_val = split_files(find_audio(*speech_dirs), val_fraction)
     _, no_val = split_files(find_audio(*noise_dirs), val_fraction)
     ds = MixtureDataset(AudioBank(sp_val), AudioBank(no_val), n, MixConfig(segment_seconds=seconds), seed=seed)
-    return [ds[i][0].numpy() for i in range(n)]
+    return [(a.numpy(), b.numpy()) for a, b in (ds[i] for i in range(n))]
+
+
+def calibration_mixtures(speech_dirs, noise_dirs, n: int = 32, seconds: float = 4.0, val_fraction: float = 0.1,
+                         seed: int = 1234) -> list[np.ndarray]:
+    """``n`` noisy mixtures from the validation split of the training folders (never the test set)."""
+    return [noisy for noisy, _ in validation_pairs(speech_dirs, noise_dirs, n, seconds, val_fraction, seed)]
 
 
 def calibration_trace(model, noisy: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -33,3 +33,16 @@ def test_random_trace_keeps_shapes_and_flags():
     trace = {"feat": np.zeros((4, 3), np.float32), "start": np.array([True, False, False, False])}
     r = random_like_trace(trace)
     assert r["feat"].shape == (4, 3) and r["feat"].std() > 0.1 and (r["start"] == trace["start"]).all()
+
+
+def test_validation_pairs_share_the_calibration_mixtures_for_one_seed(corpus_dirs):
+    from gtcrn_micro.export import calibration_mixtures, validation_pairs
+
+    speech, noise = corpus_dirs
+    pairs = validation_pairs([speech], [noise], 3, seconds=1.0, val_fraction=0.34, seed=5)
+    assert len(pairs) == 3 and all(n.shape == c.shape == (16_000,) for n, c in pairs)
+    assert all(np.abs(n - c).max() > 0 for n, c in pairs)  # noise was added
+    cal = calibration_mixtures([speech], [noise], n=3, seconds=1.0, val_fraction=0.34, seed=5)
+    assert all(np.array_equal(a, n) for a, (n, _) in zip(cal, pairs))  # the same noisy audio for the same seed
+    other = validation_pairs([speech], [noise], 3, seconds=1.0, val_fraction=0.34, seed=6)
+    assert not np.array_equal(other[0][0], pairs[0][0])  # held-out seed: other mixtures
