@@ -120,7 +120,7 @@ class Config:
 
 _PRESETS: dict[str, Config] = {
     "gtcrn": Config(model=ModelConfig(name="gtcrn")),
-    "micro": Config(model=ModelConfig(name="micro", compress_exponent=0.3, dual_path="gru")),
+    "micro": Config(model=ModelConfig(name="micro", compress_exponent=0.3, dual_path="gru", tra_energy="abs")),
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_PRESETS)
 

@@ -41,13 +41,13 @@ def test_model_from_checkpoint_builds_the_options_it_was_trained_with(tmp_path):
     from gtcrn_micro.model import build_model
     from gtcrn_micro.training import load_checkpoint, model_from_checkpoint
 
-    cfg = get_config("micro").with_model(tra_energy="abs")
+    cfg = get_config("micro").with_model(tra_energy="square")
     net = build_model(cfg)
     from dataclasses import asdict
 
     torch.save({"model": net.state_dict(), "model_name": "micro", "model_config": asdict(cfg)}, tmp_path / "a.pt")
     model, ckpt = model_from_checkpoint(tmp_path / "a.pt")
-    assert model.cfg.model.tra_energy == "abs" and not model.training
+    assert model.cfg.model.tra_energy == "square" and not model.training
     torch.testing.assert_close(model.state_dict(), net.state_dict())
     with pytest.raises(ValueError, match="other model options"):
         load_checkpoint(tmp_path / "a.pt", build_model("micro"))

@@ -6,7 +6,8 @@ from gtcrn_micro.model import build_model, profile_model
 from gtcrn_micro.model.micro import CachedConv2d, IntPReLU, MicroGTCRN, StreamGRU, UpConv
 
 
-VARIANTS = {"gru": {}, "tcn": {"dual_path": "tcn"}, "gru-abs": {"tra_energy": "abs"}, "gru-relu": {"activation": "relu"}}  # compare_candidates.py's
+VARIANTS = {"gru": {"tra_energy": "square"}, "tcn": {"dual_path": "tcn", "tra_energy": "square"},
+            "gru-abs": {"tra_energy": "abs"}, "gru-relu": {"activation": "relu", "tra_energy": "square"}}  # compare_candidates.py's
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))

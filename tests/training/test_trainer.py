@@ -166,9 +166,9 @@ def test_checkpoint_with_other_model_options_is_refused(uninterrupted):
     from gtcrn_micro.config import get_config
     from gtcrn_micro.model import build_model
 
-    _, run = uninterrupted  # trained with the micro preset: TRA energy mean(x*x)
-    other = build_model(get_config("micro").with_model(tra_energy="abs"))  # same weight shapes, other function
-    with pytest.raises(ValueError, match="tra_energy='square' \\(this model: 'abs'\\)"):
+    _, run = uninterrupted  # trained with the micro preset: TRA energy mean(|x|)
+    other = build_model(get_config("micro").with_model(tra_energy="square"))  # same weight shapes, other function
+    with pytest.raises(ValueError, match="tra_energy='abs' \\(this model: 'square'\\)"):
         load_checkpoint(run / "best.pt", other)
     load_checkpoint(run / "best.pt", other, check_options=False)  # on purpose (what --init does)
     torch.testing.assert_close(other.state_dict(), load_checkpoint(run / "best.pt")["model"])
@@ -176,10 +176,10 @@ def test_checkpoint_with_other_model_options_is_refused(uninterrupted):
 
 def test_fine_tuning_into_a_changed_model_option(uninterrupted, corpus_dirs, tmp_path):
     _, parent = uninterrupted
-    out = tmp_path / "ft-abs"
-    train(tiny(corpus_dirs, out, epochs=1, init_from=str(parent / "best.pt"), model_overrides={"tra_energy": "abs"}))
-    assert "tra_energy was 'square', now 'abs'" in (out / "train.log").read_text()
-    assert load_checkpoint(out / "last.pt")["model_config"]["model"]["tra_energy"] == "abs"
+    out = tmp_path / "ft-square"
+    train(tiny(corpus_dirs, out, epochs=1, init_from=str(parent / "best.pt"), model_overrides={"tra_energy": "square"}))
+    assert "tra_energy was 'abs', now 'square'" in (out / "train.log").read_text()
+    assert load_checkpoint(out / "last.pt")["model_config"]["model"]["tra_energy"] == "square"
 
 
 def test_model_options_from_the_command_line():
