@@ -14,6 +14,9 @@
   (fresh optimizer and schedule). The starting weights are scored on this run's validation set
   first, as ``initial`` in the checkpoint and log, and they count as the best so far: the run only
   replaces them when an epoch beats them on validation.
+- Activation bound (micro only, ``--act-penalty W --act-bound B``): adds W times the squared excess
+  of the int8 graph's activations beyond +-B to the loss (:mod:`.bounds`), so that int8 can give
+  them a fine step; the epoch record then holds the penalty and the validation peak |activation|.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tqdm.auto import tqdm
 from ..audio.stft import istft, stft
 from ..config import get_config
 from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
+from .bounds import ActivationBound
 from .losses import LossWeights, hybrid_loss
 from .metrics import score_pair
 
@@ -56,6 +60,8 @@ class TrainConfig:
     min_lr_ratio: float = 0.02
     weight_decay: float = 0.0
     grad_clip: float = 5.0  # clip the global gradient norm (GRUs)
+    act_penalty: float = 0.0  # weight of the activation-bound penalty (0 = off; micro only, see bounds.py)
+    act_bound: float = 8.0  # |activation| allowed before the penalty starts
     val_fraction: float = 0.1  # share of files held out for validation
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
@@ -125,20 +131,29 @@ def _build_model(cfg: TrainConfig) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights) -> dict[str, float]:
-    """Loss and PESQ-wb / STOI / SI-SNR (means) on the fixed validation mixtures."""
+def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights,
+             bound: ActivationBound | None = None) -> dict[str, float]:
+    """Loss and PESQ-wb / STOI / SI-SNR (means) on the fixed validation mixtures; with ``bound``,
+    also the largest |activation| it watches (``val_act_peak``)."""
     model.eval()
-    scores, losses = [], []
+    scores, losses, peak = [], [], 0.0
     for i in range(len(val_set)):
         noisy, clean = val_set[i]
         spec = stft(noisy[None])  # (1,F,T,2)
-        est = model(spec)
+        if bound is None:
+            est = model(spec)
+        else:
+            with bound:
+                est = model(spec)
+            peak = max(peak, bound.peak())
         losses.append(float(hybrid_loss(est, stft(clean[None]), len(clean), weights)["total"]))
         enh = istft(est, len(clean))[0].numpy()
         scores.append(score_pair(clean.numpy(), enh))
     out = {"val_loss": float(np.mean(losses))}
     for k in scores[0]:
         out[f"val_{k}"] = float(np.nanmean([s[k] for s in scores]))
+    if bound is not None:
+        out["val_act_peak"] = peak
     model.train()
     return out
 
@@ -256,17 +271,19 @@ def train(cfg: TrainConfig) -> list[dict]:
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     weights = LossWeights()
+    bound = ActivationBound(model, cfg.act_bound) if cfg.act_penalty > 0 else None
     history: list[dict] = []
-    epoch, step_in_epoch, running, seconds = 0, 0, [], 0.0
+    epoch, step_in_epoch, running, running_pen, seconds = 0, 0, [], [], 0.0
     best, initial = -float("inf"), None
 
     last = out / "last.pt"
     if last.exists():
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
-        absent = {"init_from": ""}  # values of keys older runs did not save
+        absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0}  # values of keys older runs did not save
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
-        for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from"):
+        for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
+                    "act_penalty", "act_bound"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
@@ -275,6 +292,7 @@ def train(cfg: TrainConfig) -> list[dict]:
         torch.set_rng_state(ckpt["rng"]["torch"])
         random.setstate(ckpt["rng"]["python"])
         epoch, step_in_epoch, running = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["running"]
+        running_pen = ckpt.get("running_pen", [])
         history, best, seconds = ckpt["history"], ckpt["best"], ckpt.get("seconds", 0.0)
         initial = ckpt.get("initial")
         say(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}")
@@ -293,12 +311,13 @@ def train(cfg: TrainConfig) -> list[dict]:
     def payload() -> dict:
         return {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
-                "epoch": epoch, "step_in_epoch": step_in_epoch, "running": running, "history": history,
+                "epoch": epoch, "step_in_epoch": step_in_epoch, "running": running,
+                "running_pen": running_pen, "history": history,
                 "best": best, "seconds": seconds, "train_config": asdict(cfg), "model_name": cfg.model,
                 "model_config": asdict(model_config(cfg)), "initial": initial}
 
     if cfg.init_from and initial is None:  # score the starting weights on this run's validation set
-        initial = {"from": cfg.init_from} | validate(model, val_set, weights)
+        initial = {"from": cfg.init_from} | validate(model, val_set, weights, bound)
         best = initial["val_pesq"]
         say("starting weights: " + " ".join(f"{k}={v:.4g}" for k, v in initial.items() if isinstance(v, float)))
         _save(out / "best.pt", payload())
@@ -311,10 +330,20 @@ def train(cfg: TrainConfig) -> list[dict]:
         for step in bar:
             t0 = time.perf_counter()
             noisy, clean = _batch(train_set, step, cfg.batch_size)  # (B,L)
-            est = model(stft(noisy))  # (B,F,T,2)
-            terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
+            if bound is None:
+                est = model(stft(noisy))  # (B,F,T,2)
+                terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
+                total = terms["total"]
+            else:
+                with bound:
+                    est = model(stft(noisy))  # (B,F,T,2)
+                terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
+                pen = bound.penalty()
+                bound.tensors = []
+                running_pen.append(pen.item())
+                total = terms["total"] + cfg.act_penalty * pen
             opt.zero_grad(set_to_none=True)
-            terms["total"].backward()
+            total.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             sched.step()
@@ -327,10 +356,12 @@ def train(cfg: TrainConfig) -> list[dict]:
                 say(f"epoch {epoch + 1} step {step_in_epoch}: train loss {np.mean(running):.4f}")
         record = {"epoch": epoch + 1, "step": (epoch + 1) * cfg.steps_per_epoch, "train_loss": float(np.mean(running)),
                   "lr": sched.get_last_lr()[0], "cpu_hours": seconds / 3600}
-        record |= validate(model, val_set, weights)
+        if bound is not None:
+            record["train_act_penalty"] = float(np.mean(running_pen))
+        record |= validate(model, val_set, weights, bound)
         history.append(record)
         say(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-        epoch, step_in_epoch, running = epoch + 1, 0, []
+        epoch, step_in_epoch, running, running_pen = epoch + 1, 0, [], []
         if record["val_pesq"] > best:
             best = record["val_pesq"]
             _save(out / "best.pt", payload())
