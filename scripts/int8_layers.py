@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calib-items", type=int, default=32)
     p.add_argument("--eval-items", type=int, default=24)
     p.add_argument("--out", default=str(REPO / "benchmarks" / "export"))
+    p.add_argument("--drop", action="append", default=[], metavar="LABEL",
+                   help="remove an earlier row (e.g. one whose checkpoint path now holds other weights)")
     args = p.parse_args(argv)
 
     import torch
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = out / "int8_layers.json"
     data = json.loads(store.read_text()) if store.exists() else {"results": {}, "commands": []}
+    for label in args.drop:
+        if data["results"].pop(label, None) is None:
+            p.error(f"--drop {label!r}: no such row in {store}")
     for item in args.checkpoint:
         label, sep, path = item.partition("=")
         if not sep:

@@ -342,9 +342,9 @@ print(f"shipped micro, step {step}: int8 mask SNR {ship['mask_snr_db']:.1f} dB, 
 """)
 ch.md("""
 - A TRA energy that does not square its input (`gru-abs`) was meant to shrink the range of the
-  GRU gates' inputs. In a short run it buys no int8 fidelity and learns no better, so the model
-  kept GTCRN's mean of squares; the section after next shows what longer training did to that
-  choice.
+  GRU gates' inputs. In a short run it buys no int8 fidelity and learns no better, so the first
+  long run kept GTCRN's mean of squares; the section after next shows what longer training did to
+  that choice, and why the shipped `micro` now uses the mean of `|x|`.
 - ReLU instead of PReLU (`gru-relu`) is the switch that changes what the chip pays: fewer ops, a
   smaller flatbuffer and arena, for a little float quality in this budget. It is the first change
   to try when the arena and flash goals matter more than the last hundredths of PESQ.
@@ -359,9 +359,9 @@ shipped checkpoint was fine-tuned further on a larger corpus (`runs/micro-ft`, t
 `runs/micro-ft2`: 20,000 steps in all, better on the validation mixtures). Exported with the same
 recipe, that checkpoint's int8 copy fell apart. `scripts/int8_layers.py` exports each checkpoint
 as the release does and runs this chapter's per-op comparison on it. Every checkpoint is
-calibrated here on the validation split of the larger corpus the fine-tuning used, so the shipped
-checkpoint's row differs a little from its release report above (calibrated on the original
-folders). The held-out columns are PESQ-wb of the float and the int8 step on other validation
+calibrated here on the validation split of the larger corpus the fine-tuning used, so the first
+run's row (`micro`, the shipped checkpoint until `micro-abs` replaced it) differs a little from
+its own release report (calibrated on the original folders). The held-out columns are PESQ-wb of the float and the int8 step on other validation
 mixtures (the evaluation set of the range table above). One row per checkpoint:
 """)
 ch.code("""
@@ -389,8 +389,7 @@ ch.md("""
 Training let a few channels before the TRA grow (outliers of tens of units); squared and
 averaged, they stretch the energy's range to hundreds or thousands, so one int8 step is larger than
 most frames' whole energy: those frames all read as zero, and the gate the GRU computes from them
-is noise. The shipped checkpoint already shows this in its last block; the fine-tuned one in
-four of six. The cure is in the model, not the export: a frame energy that grows linearly with
+is noise. The first run already shows this in its last block; the fine-tuned one in four of six. The cure is in the model, not the export: a frame energy that grows linearly with
 the signal, the mean of `|x|` (the `gru-abs` candidate above, `--model-option tra_energy=abs`).
 `runs/micro-abs` fine-tunes the `micro-ft2` weights into it (14 epochs; its best epoch scores a
 little higher on the validation mixtures than `micro-ft2`'s), and its rows above say how much that
@@ -413,9 +412,8 @@ and the worst ops now sit in the last TRA's GRU update (a difference of two near
 harmless where it is added back) and at the end of the decoder, where the skip sum before the last
 up-convolution spans about ±100 (255 times its scale is about 200): its int8 step is coarse
 for the small values that matter most for the mask. Bounding those activations in the model, or
-fine-tuning with quantization in the loop, is the next step. Until then the shipped `micro` is
-still the first row's checkpoint; `runs/micro-abs` is the next release (its float and int8 are
-both above the shipped ones on these held-out mixtures).
+fine-tuning with quantization in the loop, is the next step. `runs/micro-abs` is the shipped
+`micro` now: its float and its int8 are both above the first run's on these held-out mixtures.
 """)
 
 ch.md("""

@@ -20,6 +20,28 @@ __all__ = ["CHECKPOINT_DIR", "release_checkpoint"]
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
+def _lineage(start: str, limit: int = 20) -> list[dict]:
+    """The fine-tuning chain behind ``start`` (a checkpoint path), oldest first: for each checkpoint
+    its run's commands and the hours of training steps up to it. Stops where a file or its
+    ``init_from`` is missing."""
+    chain, path = [], start
+    while path and len(chain) < limit:
+        link = {"checkpoint": path, "commands": ["(command.txt not found)"], "hours": None}
+        cmd = Path(path).parent / "command.txt"
+        if cmd.exists():
+            link["commands"] = [c for c in cmd.read_text().split("\n") if c.strip()] or link["commands"]
+        chain.append(link)
+        if not Path(path).exists():
+            break
+        ckpt = load_checkpoint(path)
+        if ckpt.get("history"):
+            link["hours"] = ckpt["history"][-1]["cpu_hours"]
+        path = (ckpt.get("train_config") or {}).get("init_from", "")
+        if path in (c["checkpoint"] for c in chain):  # a loop: stop rather than spin
+            break
+    return chain[::-1]
+
+
 def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKPOINT_DIR,
                        test_scores: dict | None = None) -> Path:
     """Write ``dest/{name}.pt`` and ``dest/{name}.md`` from ``run_dir``'s best checkpoint."""
@@ -55,21 +77,22 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     ]
     if data:
         lines.append(f"- Files and minutes: {json.dumps(data)}")
+    chain = _lineage(initial["from"]) if initial else []
     if initial:
-        parent = Path(initial["from"]).parent
-        parent_commands = (parent / "command.txt").read_text().split("\n") if (parent / "command.txt").exists() else []
         lines += [
             f"- Fine-tuned from `{initial['from']}`: this run started from those weights with a fresh optimizer and "
             f"schedule. On this run's validation set the starting weights scored PESQ {initial['val_pesq']:.3f} / "
             f"STOI {initial['val_stoi']:.3f} / SI-SNR {initial['val_si_snr']:.2f} dB (table below: after fine-tuning).",
-            "- Commands of the run the starting weights came from:",
-            *[f"  `{c}`" for c in parent_commands if c.strip()],
+            "- Where the starting weights came from, oldest run first (each run's commands, and its hours of "
+            "training steps up to the checkpoint it passed on):",
         ]
-        if Path(initial["from"]).exists():
-            parent_best = load_checkpoint(initial["from"])["history"]
-            if parent_best:
-                lines.append(f"- Hours of training steps in that run, to the starting weights: "
-                             f"{parent_best[-1]['cpu_hours']:.2f} (the hours below are this run's own).")
+        for link in chain:
+            hours = "hours not recorded" if link["hours"] is None else f"{link['hours']:.2f} h"
+            lines.append(f"  - `{link['checkpoint']}` ({hours}): " + "; ".join(f"`{c}`" for c in link["commands"]))
+        known = [link["hours"] for link in chain if link["hours"] is not None]
+        lines.append(f"- Hours of training steps behind this checkpoint, all runs together: "
+                     f"{sum(known) + best['cpu_hours']:.2f}" + ("" if len(known) == len(chain) else
+                                                                 " (some earlier runs did not record theirs)") + ".")
     lines += [
         f"- Steps: {best['step']} of the run's {last['step']} (epoch {best['epoch']} of {last['epoch']} run so far, "
         f"{cfg['epochs']} planned); hours of training steps to this checkpoint: {best['cpu_hours']:.2f} (wall clock on a 2-core CPU shared with other work).",

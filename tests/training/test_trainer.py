@@ -131,11 +131,11 @@ def test_fine_tuning_starts_from_the_given_weights_and_keeps_them_unless_beaten(
     scores = iter([2.0, 2.5 if epoch_wins else 1.5])  # PESQ of the starting weights, then of epoch 1
     real_validate = trainer.validate
 
-    def scripted_validate(model, val_set, weights):
+    def scripted_validate(model, val_set, weights, bound=None):
         if not calls:
             torch.testing.assert_close(model.state_dict(), start)  # validated before any step: the given weights
         calls.append(1)
-        return real_validate(model, val_set, weights) | {"val_pesq": next(scores)}
+        return real_validate(model, val_set, weights, bound) | {"val_pesq": next(scores)}
 
     calls = []
     monkeypatch.setattr(trainer, "validate", scripted_validate)
@@ -150,9 +150,21 @@ def test_fine_tuning_starts_from_the_given_weights_and_keeps_them_unless_beaten(
         released = torch.load(release_checkpoint(out, "micro", dest=tmp_path), weights_only=False)
         assert released["initial"]["val_pesq"] == 2.0
         card = (tmp_path / "micro.md").read_text()
-        assert "Hours of training steps in that run, to the starting weights" in card
         assert f"Fine-tuned from `{parent / 'best.pt'}`" in card and "starting weights scored PESQ 2.000" in card
-        assert "`gtcrn-micro train --model micro --out PARENT`" in card
+        parent_hours = load_checkpoint(parent / "best.pt")["history"][-1]["cpu_hours"]
+        assert f"  - `{parent / 'best.pt'}` ({parent_hours:.2f} h): `gtcrn-micro train --model micro --out PARENT`" in card
+        # a second fine-tuning: the card walks the whole chain, oldest first, and adds up the hours
+        scores2 = iter([1.0, 3.0])  # the child's epoch beats its starting weights
+        monkeypatch.setattr(trainer, "validate", lambda *a: real_validate(*a) | {"val_pesq": next(scores2)})
+        (out / "command.txt").write_text("gtcrn-micro train --model micro --out FT\n")
+        child = tmp_path / "ft2"
+        train(tiny(corpus_dirs, child, epochs=1, init_from=str(out / "best.pt")))
+        release_checkpoint(child, "micro", dest=tmp_path / "c2")
+        card2 = (tmp_path / "c2" / "micro.md").read_text()
+        assert card2.index(f"`{parent / 'best.pt'}`") < card2.index(f"`{out / 'best.pt'}` (")
+        assert "`gtcrn-micro train --model micro --out FT`" in card2
+        total = parent_hours + history[0]["cpu_hours"] + load_checkpoint(child / "best.pt")["history"][-1]["cpu_hours"]
+        assert f"all runs together: {total:.2f}." in card2
     else:  # the starting weights stay the best, and releasing the run says so
         assert best["history"] == []
         torch.testing.assert_close(best["model"], start)
