@@ -169,6 +169,9 @@ def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = N
         raise DeployError(f"{path.name} is not a TFLite flatbuffer; pass the .tflite written by `gtcrn-micro export`.")
     info, ref = inspect_tflite(path, model, ref_seconds)
     _check_int8(info, path)
+    from ..export.tflite import strip_tensor_names
+
+    data = strip_tensor_names(data)  # what the chip stores; the same graph (the host test runs this copy)
     cfg = get_config(model)
     arena = arena_with_margin(info["arena_bytes"])
     ops = [name for name, _ in info["ops"]]

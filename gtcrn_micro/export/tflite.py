@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = ["ExportError", "TFLM_OPS", "KINDS", "onnx_to_saved_model", "quantize", "tie_state_quantization",
            "read_model", "write_model", "model_summary", "check_full_integer", "check_tflm_ops", "signature_io",
-           "tflm_arena_bytes"]
+           "tflm_arena_bytes", "strip_tensor_names"]
 
 KINDS = ("float", "int8", "int16x8")
 
@@ -102,6 +102,21 @@ def signature_io(model, output_names: list[str]) -> tuple[dict[str, int], dict[s
     return inputs, outputs
 
 
+def strip_tensor_names(data: bytes) -> bytes:
+    """The same model without the names of its tensors: what the firmware embeds (chapter 6).
+
+    TFLite Micro never reads a tensor's name, and onnx2tf's names are long: on the micro int8
+    step they are about a fifth of the file. Ops, tensors, their order and indices, buffers and
+    quantization are untouched, and the signature (names of the inputs and outputs, which the
+    Python tools use to pair states) is kept.
+    """
+    model = read_model(data)
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            t.name = None
+    return write_model(model)
+
+
 def model_summary(data) -> dict:
     """Ops (name -> count), tensor types, and the names of float tensors that ops compute on."""
     model = read_model(data)
@@ -111,7 +126,7 @@ def model_summary(data) -> dict:
     for op in sg.operators:
         for i in list(op.inputs) + list(op.outputs):
             if i >= 0 and _type_name(sg.tensors[i].type) in ("FLOAT32", "FLOAT16"):
-                float_tensors.add(sg.tensors[i].name.decode())
+                float_tensors.add((sg.tensors[i].name or b"").decode() or f"#{i}")
     return {"ops": dict(collections.Counter(ops)), "n_ops": len(ops),
             "tensor_types": dict(collections.Counter(_type_name(t.type) for t in sg.tensors)),
             "float_tensors": sorted(float_tensors)}

@@ -12,7 +12,7 @@ def main(model_path: str, ref_path: str, out_path: str) -> None:
     from gtcrn_micro.deploy import read_reference_vectors
     from gtcrn_micro.deploy._inspect import model_io
     from gtcrn_micro.export import TFLiteEnhancer
-    from gtcrn_micro.export.tflite import check_full_integer, model_summary
+    from gtcrn_micro.export.tflite import check_full_integer, model_summary, read_model
     from gtcrn_micro.model import build_model
 
     torch.set_num_threads(1)
@@ -20,7 +20,9 @@ def main(model_path: str, ref_path: str, out_path: str) -> None:
     ref = read_reference_vectors(ref_path)
     enh = TFLiteEnhancer(build_model("micro"), model_path, runtime="tflm").enhance(ref["wav"])
     out = {"summary": model_summary(model_path), "io": model_io(model_path, "micro"),
-           "enhancer_max_diff": float(np.max(np.abs(enh - ref["out"])))}
+           "enhancer_max_diff": float(np.max(np.abs(enh - ref["out"]))),
+           "tensors": len(read_model(model_path).subgraphs[0].tensors),
+           "named_tensors": sum(1 for t in read_model(model_path).subgraphs[0].tensors if t.name)}
     with open(out_path, "w") as f:
         json.dump(out, f)
 

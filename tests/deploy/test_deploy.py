@@ -16,6 +16,7 @@ from gtcrn_micro.cli import main
 from gtcrn_micro.config import get_config
 from gtcrn_micro.deploy import (BANNER, arena_with_margin, generate_esp32s3_project, op_method, parse_model_array,
                                 read_reference_vectors, run_host_test)
+from gtcrn_micro.export.tflite import strip_tensor_names
 
 TFLITE = Path(__file__).resolve().parents[2] / "gtcrn_micro" / "checkpoints" / "micro_int8.tflite"
 HAVE_CC = shutil.which("make") is not None and (shutil.which("cc") or shutil.which("gcc")) is not None
@@ -89,11 +90,28 @@ def test_generated_files_carry_the_banner(project):
         assert (project.out_dir / rel).read_text().startswith(BANNER), rel
 
 
-def test_c_array_decodes_to_the_exact_tflite_bytes(project):
+def test_c_array_decodes_to_the_tflite_without_tensor_names(project):
+    from gtcrn_micro.export.tflite import read_model
+
     text = (project.out_dir / "main/model_data.cc").read_text()
-    assert parse_model_array(text) == TFLITE.read_bytes()
+    data = parse_model_array(text)
+    assert data == strip_tensor_names(TFLITE.read_bytes())
     assert "alignas(16)" in text
-    assert f"g_gtcrn_model_data_len = {TFLITE.stat().st_size};" in text
+    assert f"g_gtcrn_model_data_len = {len(data)};" in text
+    # the same graph: ops, tensor shapes, types, quantization and buffers; only the names differ
+    a, b = read_model(TFLITE), read_model(data)
+    sa, sb = a.subgraphs[0], b.subgraphs[0]
+    assert [(o.opcodeIndex, list(o.inputs), list(o.outputs)) for o in sa.operators] == \
+        [(o.opcodeIndex, list(o.inputs), list(o.outputs)) for o in sb.operators]
+    for ta, tb in zip(sa.tensors, sb.tensors, strict=True):
+        assert (list(ta.shape), ta.type, ta.buffer) == (list(tb.shape), tb.type, tb.buffer) and tb.name is None
+        qa, qb = ta.quantization, tb.quantization
+        assert (qa is None) == (qb is None)
+        if qa is not None:
+            for field in ("scale", "zeroPoint"):
+                assert np.array_equal(np.asarray(getattr(qa, field)), np.asarray(getattr(qb, field))), field
+    assert [bytes(x.data) if x.data is not None else b"" for x in a.buffers] == \
+        [bytes(x.data) if x.data is not None else b"" for x in b.buffers]
 
 
 def test_embedded_model_is_full_integer_and_its_ops_are_exactly_the_resolvers(project, embedded):
@@ -134,7 +152,7 @@ def test_model_settings_come_from_the_config_and_the_tflite(project, embedded):
     assert d["GTCRN_MASK_NHWC"] == int(mask["shape"] == [1, 1, cfg.erb.n_bands, 2])
     assert d["GTCRN_ARENA_MEASURED_BYTES"] == io["arena_bytes"]
     assert d["GTCRN_ARENA_BYTES"] == arena_with_margin(io["arena_bytes"]) > io["arena_bytes"]
-    assert d["GTCRN_MODEL_BYTES"] == TFLITE.stat().st_size
+    assert d["GTCRN_MODEL_BYTES"] == len(strip_tensor_names(TFLITE.read_bytes())) < 0.9 * TFLITE.stat().st_size
     # every state: name, positions, size, scale and zero point, equal on input and output
     text = (project.out_dir / "main/model_settings.h").read_text()
     rows = re.findall(r'\{"(\w+)", (\d+), (\d+), (\d+), (\d+), \d, \{[\d, ]+\}, ([^,]+), (-?\d+)\}', text)
@@ -165,6 +183,8 @@ def test_erb_tables_reproduce_the_filterbank_and_window(project):
 
 
 def test_reference_vectors_are_the_tflite_enhancer_output(embedded):
+    # the embedded copy has no tensor names (a fifth of the file) and still computes the reference output
+    assert embedded["named_tensors"] == 0 and embedded["tensors"] > 400
     assert embedded["enhancer_max_diff"] < 1e-6
 
 
@@ -234,6 +254,6 @@ def test_budget_is_a_range_built_from_the_tflite():
     c = b["compute"]
     assert c["macs_per_hop"] > 100_000 and c["n_ops"] == sum(r["ops"] for r in c["by_op"].values())
     assert 0 < c["total_cycles"][0] < c["total_cycles"][1]
-    assert b["flash"]["model_bytes"] == TFLITE.stat().st_size
+    assert b["flash"]["model_bytes"] == len(strip_tensor_names(TFLITE.read_bytes()))
     assert b["ram"]["items"]["tensor arena (measured + margin)"] == arena_with_margin(b["ram"]["arena_measured"])
     assert "ESP-NN" in c["source"] and "Estimates" in budget_markdown(b)
