@@ -15,10 +15,26 @@ __all__ = ["si_snr", "pesq_wb", "stoi", "dnsmos", "score_pair", "METRICS"]
 METRICS = ("pesq", "stoi", "si_snr")
 
 
+PESQ_FLOOR = 0.999  # the lower limit of P.862.2's mapping to MOS-LQO: 0.999 + 4 / (1 + exp(...))
+
+
 def pesq_wb(ref: np.ndarray, est: np.ndarray, sample_rate: int = 16_000) -> float:
-    """Wide-band PESQ (1.04 .. 4.64). Returns NaN when PESQ finds no speech in ``ref``."""
+    """Wide-band PESQ (1.04 .. 4.64). Returns NaN when PESQ finds no speech in ``ref``.
+
+    An all-zero ``est`` (a model that outputs silence) scores :data:`PESQ_FLOOR`: the ``pesq``
+    package itself fails on it (it divides by the zero level). A NaN or infinite ``est`` is an error.
+    """
     from pesq import NoUtterancesError, pesq
 
+    est = np.asarray(est, np.float64)
+    if not np.all(np.isfinite(est)):
+        raise ValueError("pesq_wb: the estimate holds NaN or infinite samples.")
+    if not np.any(est):
+        try:  # is there speech in ref to score against?
+            pesq(sample_rate, np.asarray(ref, np.float64), np.asarray(ref, np.float64), "wb")
+        except NoUtterancesError:
+            return float("nan")
+        return PESQ_FLOOR
     try:
         return float(pesq(sample_rate, np.asarray(ref, np.float64), np.asarray(est, np.float64), "wb"))
     except NoUtterancesError:
