@@ -256,7 +256,10 @@ Czech and Dutch; `scripts/fetch_fillets_speech.sh` fetches it) and fine-tuned: `
 starts a new run from a checkpoint's weights with a fresh optimiser and learning-rate schedule.
 
 The new validation split holds studio speech too, so it scores the starting weights first. The
-run keeps them as its best until an epoch beats them. The table shows both, on that same split:
+run keeps them as its best until an epoch beats them. The shipped `micro` went through three such
+fine-tunings, the last one into a changed TRA frame energy that int8 can hold (chapter 5); the
+card above lists the whole chain with each run's commands and hours. The table shows the last
+run's starting weights and its result, on that run's validation split:
 """)
 
 ch.code("""

@@ -73,6 +73,19 @@ print(f"TFLM arena measured {project.info['arena_bytes']:,} bytes -> fixed arena
 """)
 
 ch.md("""
+The model bytes in the firmware are not the shipped file's: `strip_tensor_names` drops every
+tensor's name first. TFLM never reads one, and the names onnx2tf gives are long; the ops, tensors,
+indices, quantization and weights are left as they are (a test compares them one by one, and the
+host test below runs this copy):
+""")
+
+ch.code("""
+shipped = Path(gm.__file__).parent / "checkpoints" / "micro_int8.tflite"
+print(f"shipped .tflite {shipped.stat().st_size:,} bytes -> embedded {project.model_bytes:,} bytes "
+      f"({1 - project.model_bytes / shipped.stat().st_size:.0%} smaller)")
+""")
+
+ch.md("""
 ## A tour of the files
 
 The hand-written parts (the loop, the interpreter wrapper, the I2S driver calls, the audio path)
