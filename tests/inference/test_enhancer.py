@@ -90,18 +90,18 @@ def test_checkpoint_with_changed_model_options_runs_as_trained(tmp_path):
 
     from gtcrn_micro.config import get_config
 
-    cfg = get_config("micro").with_model(tra_energy="abs")  # what `train --model-option tra_energy=abs` saves
+    cfg = get_config("micro").with_model(tra_energy="square")  # what `train --model-option tra_energy=square` saves
     torch.manual_seed(1)
     net = build_model(cfg).eval()
-    torch.save({"model": net.state_dict(), "model_name": "micro", "model_config": asdict(cfg)}, tmp_path / "abs.pt")
+    torch.save({"model": net.state_dict(), "model_name": "micro", "model_config": asdict(cfg)}, tmp_path / "sq.pt")
     wav = speech_like(np.random.default_rng(1), 0.5)
     with torch.no_grad():
         ref = istft(net(stft(torch.from_numpy(wav))), len(wav))[0].numpy()
-    np.testing.assert_allclose(load_enhancer("micro", tmp_path / "abs.pt").enhance(wav), ref, atol=1e-6)
-    square = build_model("micro").eval()
-    square.load_state_dict(net.state_dict())
+    np.testing.assert_allclose(load_enhancer("micro", tmp_path / "sq.pt").enhance(wav), ref, atol=1e-6)
+    preset = build_model("micro").eval()  # TRA energy mean(|x|)
+    preset.load_state_dict(net.state_dict())
     with torch.no_grad():
-        other = istft(square(stft(torch.from_numpy(wav))), len(wav))[0].numpy()
+        other = istft(preset(stft(torch.from_numpy(wav))), len(wav))[0].numpy()
     assert np.abs(other - ref).max() > 1e-5  # the option matters (untrained, so little): as the preset it differs
     bad = asdict(cfg)
     bad["model"]["tra_energy"] = "log"
