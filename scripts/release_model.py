@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     p.add_argument("--int8-table", metavar="CSV", help="int8_table.csv of scripts/benchmark_int8.py: add its rows "
                    "(every export stage on the same test set) to the model card")
     p.add_argument("--card-only", action="store_true", help="only rewrite the checkpoint and model card (no export)")
+    p.add_argument("--last", metavar="WHY", default="",
+                   help="release the run's last epoch instead of its best validation epoch, for the reason WHY "
+                        "(a validation measurement; it goes into the model card)")
     args = p.parse_args(argv)
 
     import torch
@@ -69,7 +72,8 @@ def main(argv=None) -> int:
     scores = _scores(args.scores, args.model) if args.scores else {}
     if args.int8_table and args.model == "micro":
         scores.update(_stage_scores(args.int8_table))
-    ckpt = release_checkpoint(args.run or f"runs/{args.model}", args.model, test_scores=scores or None)
+    ckpt = release_checkpoint(args.run or f"runs/{args.model}", args.model, test_scores=scores or None,
+                              checkpoint="last.pt" if args.last else "best.pt", why=args.last)
     print(f"released {ckpt} and its model card")
     if args.card_only or args.model != "micro":
         return 0

@@ -43,15 +43,25 @@ def _lineage(start: str, limit: int = 20) -> list[dict]:
 
 
 def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKPOINT_DIR,
-                       test_scores: dict | None = None) -> Path:
-    """Write ``dest/{name}.pt`` and ``dest/{name}.md`` from ``run_dir``'s best checkpoint."""
+                       test_scores: dict | None = None, checkpoint: str = "best.pt", why: str = "") -> Path:
+    """Write ``dest/{name}.pt`` and ``dest/{name}.md`` from ``run_dir``'s best checkpoint.
+
+    ``checkpoint="last.pt"`` releases the run's last epoch instead; ``why`` must then say on what
+    validation measurement that choice rests (it goes into the card).
+    """
     run, dest = Path(run_dir), Path(dest)
-    ckpt = load_checkpoint(run / "best.pt")
+    if checkpoint not in ("best.pt", "last.pt"):
+        raise ValueError(f"checkpoint must be 'best.pt' or 'last.pt', not {checkpoint!r}.")
+    if checkpoint == "last.pt" and not why.strip():
+        raise ValueError("Releasing last.pt instead of the best validation epoch needs a reason (why=...).")
+    ckpt = load_checkpoint(run / checkpoint)
     history, cfg, initial = ckpt["history"], ckpt["train_config"], ckpt.get("initial")
     if not history:
         raise ValueError(f"No epoch of {run} beat its starting weights ({cfg.get('init_from')}) on validation; "
                          "release the run those weights came from instead.")
-    best = max(history, key=lambda h: h["val_pesq"])
+    if checkpoint == "last.pt" and ckpt.get("step_in_epoch"):
+        raise ValueError(f"{run / 'last.pt'} is in the middle of an epoch; finish the run first.")
+    best = max(history, key=lambda h: h["val_pesq"]) if checkpoint == "best.pt" else history[-1]
     last = json.loads((run / "history.json").read_text())[-1] if (run / "history.json").exists() else history[-1]
     commands = (run / "command.txt").read_text().split("\n") if (run / "command.txt").exists() else []
     commands = [c for c in commands if c.strip()] or ["(not recorded)"]
@@ -93,6 +103,8 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         lines.append(f"- Hours of training steps behind this checkpoint, all runs together: "
                      f"{sum(known) + best['cpu_hours']:.2f}" + ("" if len(known) == len(chain) else
                                                                  " (some earlier runs did not record theirs)") + ".")
+    if checkpoint == "last.pt":
+        lines.append(f"- Chosen: the run's last epoch (`last.pt`), not its best validation-PESQ epoch, because {why.strip()}")
     lines += [
         f"- Steps: {best['step']} of the run's {last['step']} (epoch {best['epoch']} of {last['epoch']} run so far, "
         f"{cfg['epochs']} planned); hours of training steps to this checkpoint: {best['cpu_hours']:.2f} (wall clock on a 2-core CPU shared with other work).",
@@ -101,7 +113,8 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         "`--epochs` (see the commands) reshapes the rest of the cosine from that step on.",
         f"- Parameters in the state dict (incl. fixed ERB weights and SFE buffers): {n_params}.",
         "",
-        "## Validation (held-out files of the training material; the checkpoint was chosen on PESQ here)",
+        "## Validation (held-out files of the training material; "
+        + ("the checkpoint was chosen on PESQ here)" if checkpoint == "best.pt" else "scores of the released epoch)"),
         "",
         "| PESQ-wb | STOI | SI-SNR (dB) | loss |",
         "|---|---|---|---|",

@@ -119,6 +119,23 @@ def test_release_writes_the_best_checkpoint_and_a_card(uninterrupted, tmp_path):
     assert f"lr at this checkpoint {best['lr']:.2e}" in card
 
 
+def test_release_of_the_last_epoch_needs_a_reason(uninterrupted, tmp_path):
+    from gtcrn_micro.training import release_checkpoint
+
+    history, out = uninterrupted
+    with pytest.raises(ValueError, match="needs a reason"):
+        release_checkpoint(out, "micro", dest=tmp_path, checkpoint="last.pt")
+    with pytest.raises(ValueError, match="'best.pt' or 'last.pt'"):
+        release_checkpoint(out, "micro", dest=tmp_path, checkpoint="epoch1.pt")
+    path = release_checkpoint(out, "micro", dest=tmp_path, checkpoint="last.pt", why="its int8 copy scored higher.")
+    released = torch.load(path, weights_only=False)
+    assert released["epoch"] == history[-1]["epoch"] and released["validation"] == history[-1]
+    torch.testing.assert_close(released["model"], load_checkpoint(out / "last.pt")["model"])
+    card = (tmp_path / "micro.md").read_text()
+    assert "Chosen: the run's last epoch (`last.pt`), not its best validation-PESQ epoch, because its int8" in card
+    assert f"| {history[-1]['val_pesq']:.3f} |" in card and "scores of the released epoch" in card
+
+
 
 @pytest.mark.parametrize("epoch_wins", [True, False])
 def test_fine_tuning_starts_from_the_given_weights_and_keeps_them_unless_beaten(
