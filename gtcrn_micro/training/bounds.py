@@ -39,7 +39,7 @@ class ActivationBound:
             raise ValueError(f"activation bounds are for the micro model (its int8 graph), not {type(model).__name__}.")
         if not bound > 0:
             raise ValueError(f"act_bound must be > 0, not {bound!r}.")
-        self.model, self.bound = model, float(bound)
+        self.bound = float(bound)
         self.tensors: list[torch.Tensor] = []
         self._outputs = [m for m in model.modules() if isinstance(m, (nn.BatchNorm2d, IntPReLU))]
         self._inputs = [m for m in model.modules() if isinstance(m, (GTConvBlock, DualPath))] + [model.dec2, model.dec1]
@@ -57,7 +57,7 @@ class ActivationBound:
         self._handles = []
 
     def penalty(self) -> torch.Tensor:
-        """sum over watched tensors of mean(relu(|x| - bound)^2); 0 when nothing was watched."""
+        """sum over watched tensors of mean(relu(|x| - bound)^2); an error when nothing was watched."""
         if not self.tensors:
             raise RuntimeError("no activations were recorded: call penalty() after a forward pass inside `with`.")
         return sum(torch.relu(t.abs() - self.bound).square().mean() for t in self.tensors)

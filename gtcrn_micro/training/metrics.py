@@ -26,17 +26,17 @@ def pesq_wb(ref: np.ndarray, est: np.ndarray, sample_rate: int = 16_000) -> floa
     """
     from pesq import NoUtterancesError, pesq
 
-    est = np.asarray(est, np.float64)
+    ref, est = np.asarray(ref, np.float64), np.asarray(est, np.float64)
     if not np.all(np.isfinite(est)):
         raise ValueError("pesq_wb: the estimate holds NaN or infinite samples.")
     if not np.any(est):
         try:  # is there speech in ref to score against?
-            pesq(sample_rate, np.asarray(ref, np.float64), np.asarray(ref, np.float64), "wb")
+            pesq(sample_rate, ref, ref, "wb")
         except NoUtterancesError:
             return float("nan")
         return PESQ_FLOOR
     try:
-        return float(pesq(sample_rate, np.asarray(ref, np.float64), np.asarray(est, np.float64), "wb"))
+        return float(pesq(sample_rate, ref, est, "wb"))
     except NoUtterancesError:
         return float("nan")
 

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -140,11 +141,9 @@ def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeigh
     for i in range(len(val_set)):
         noisy, clean = val_set[i]
         spec = stft(noisy[None])  # (1,F,T,2)
-        if bound is None:
+        with bound or contextlib.nullcontext():
             est = model(spec)
-        else:
-            with bound:
-                est = model(spec)
+        if bound is not None:
             peak = max(peak, bound.peak())
         losses.append(float(hybrid_loss(est, stft(clean[None]), len(clean), weights)["total"]))
         enh = istft(est, len(clean))[0].numpy()
@@ -330,18 +329,15 @@ def train(cfg: TrainConfig) -> list[dict]:
         for step in bar:
             t0 = time.perf_counter()
             noisy, clean = _batch(train_set, step, cfg.batch_size)  # (B,L)
-            if bound is None:
+            with bound or contextlib.nullcontext():
                 est = model(stft(noisy))  # (B,F,T,2)
-                terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
-                total = terms["total"]
-            else:
-                with bound:
-                    est = model(stft(noisy))  # (B,F,T,2)
-                terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
+            terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
+            total = terms["total"]
+            if bound is not None:
                 pen = bound.penalty()
-                bound.tensors = []
+                bound.tensors = []  # hold no activations past this step
                 running_pen.append(pen.item())
-                total = terms["total"] + cfg.act_penalty * pen
+                total = total + cfg.act_penalty * pen
             opt.zero_grad(set_to_none=True)
             total.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
