@@ -43,12 +43,15 @@ def _score_file(pair) -> dict:
     import torch
 
     from gtcrn_micro.audio.io import load_audio
-    from gtcrn_micro.inference import load_enhancer
+    from gtcrn_micro.export import TFLITE_SOURCE
+    from gtcrn_micro.inference import load_enhancer, shipped_checkpoint
     from gtcrn_micro.training.metrics import score_pair
 
     if not _RUNNERS:  # once per process
         torch.set_num_threads(1)
-        _RUNNERS.update({label: load_enhancer("micro", None, backend, runtime=runtime or "litert").run
+        source = shipped_checkpoint(TFLITE_SOURCE)  # the float weights the shipped steps were exported from
+        _RUNNERS.update({label: load_enhancer("micro", None if runtime else source, backend,
+                                              runtime=runtime or "litert").run
                          for label, backend, runtime in ROWS})
     name, noisy_path, clean_path = pair
     noisy, clean = load_audio(noisy_path), load_audio(clean_path)
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
              f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
              f"- Command: `python scripts/benchmark_int8.py {shlex.join(argv)}`",
              f"- Data: noisy `{args.noisy}`, clean `{args.clean}`, {len(files)} pairs",
-             f"- Models: `gtcrn_micro/checkpoints/micro.pt` and the `micro_*.tflite` steps exported from it "
+             f"- Models: `gtcrn_micro/checkpoints/micro_bounded.pt` (the micro model fine-tuned with bounded "
+             f"activations) and the `micro_*.tflite` steps exported from it "
              f"({report.get('calibration', 'calibration not recorded')}); int8 ranges: "
              f"{report.get('int8', {}).get('ranges', 'clipped, tail 0.0001 per side')}",
              f"- int8 under TFLM gave bit-identical audio to int8 under LiteRT on {identical} of {len(files)} files.",

@@ -1,11 +1,16 @@
-"""Release a trained model: its best checkpoint and model card, and (micro) its exported steps.
+"""Release a trained model: its checkpoint and model card, and (micro, int8) its exported steps.
 
-    python scripts/release_model.py --run runs/micro --speech ../shared/data/speech --noise ../shared/data/noise
+    python scripts/release_model.py --run runs/micro-abs2 --speech ../shared/data/speech --noise ../shared/data/noise
+    python scripts/release_model.py --int8 --run runs/micro-bound --speech ... --noise ... --last WHY
     python scripts/release_model.py --model gtcrn --run runs/gtcrn --speech ... --noise ...
 
-1. ``gtcrn_micro/checkpoints/{model}.pt`` + ``{model}.md`` from the run's best checkpoint (chosen on validation).
-2. micro only (the reference gtcrn has no integer step): ``gtcrn-micro export`` of that checkpoint, calibrated on the *validation split* of the training
-   folders (never the test set); the float, int8 and int16x8 steps are copied to
+The micro model ships as two checkpoints, each chosen on validation for what it is used for:
+
+1. ``gtcrn_micro/checkpoints/{model}.pt`` + ``{model}.md``: the float model (``--backend torch`` /
+   ``stream``), from the run's best checkpoint on float validation PESQ.
+2. ``--int8`` (micro only): ``micro_bounded.pt`` + ``micro_bounded.md``, the model fine-tuned with
+   bounded activations, and ``gtcrn-micro export`` of it, calibrated on the *validation split* of the
+   training folders (never the test set); the float, int8 and int16x8 steps are copied to
    ``gtcrn_micro/checkpoints/micro_{kind}.tflite`` and the export report to
    ``benchmarks/export/micro_report.json`` (parity SNRs, op counts, sizes, TFLM arena).
 """
@@ -55,6 +60,8 @@ def main(argv=None) -> int:
                    "(and the noisy row) in the model card as test scores")
     p.add_argument("--int8-table", metavar="CSV", help="int8_table.csv of scripts/benchmark_int8.py: add its rows "
                    "(every export stage on the same test set) to the model card")
+    p.add_argument("--int8", action="store_true", help="micro only: release the run as the source of the int8 "
+                   "steps (micro_bounded.pt) and export them, instead of as the float checkpoint")
     p.add_argument("--card-only", action="store_true", help="only rewrite the checkpoint and model card (no export)")
     p.add_argument("--last", metavar="WHY", default="",
                    help="release the run's last epoch instead of its best validation epoch, for the reason WHY "
@@ -64,18 +71,29 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from gtcrn_micro.export import calibration_mixtures, calibration_trace, export_model
+    from gtcrn_micro.export import TFLITE_SOURCE, calibration_mixtures, calibration_trace, export_model
     from gtcrn_micro.model import build_model
     from gtcrn_micro.training import load_checkpoint
     from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
 
+    if args.int8 and args.model != "micro":
+        p.error("--int8: only the micro model has integer steps")
     scores = _scores(args.scores, args.model) if args.scores else {}
-    if args.int8_table and args.model == "micro":
-        scores.update(_stage_scores(args.int8_table))
-    ckpt = release_checkpoint(args.run or f"runs/{args.model}", args.model, test_scores=scores or None,
-                              checkpoint="last.pt" if args.last else "best.pt", why=args.last)
+    if args.int8:
+        scores = {k: v for k, v in scores.items() if k == "noisy input"}
+        if args.int8_table:
+            scores.update(_stage_scores(args.int8_table))
+    name = TFLITE_SOURCE if args.int8 else args.model
+    role = (f"Source of the shipped `micro_float/int8/int16x8.tflite` steps: the micro model fine-tuned with bounded "
+            "activations so that it keeps its quality in int8 (chapter 5). For float inference use `micro`."
+            if args.int8 else
+            f"The float `{args.model}` model for `--backend torch` and `stream`, chosen on float validation quality."
+            + (f" The exported TFLite steps come from `{TFLITE_SOURCE}` (see `{TFLITE_SOURCE}.md`)."
+               if args.model == "micro" else ""))
+    ckpt = release_checkpoint(args.run or f"runs/{args.model}", name, test_scores=scores or None,
+                              checkpoint="last.pt" if args.last else "best.pt", why=args.last, role=role)
     print(f"released {ckpt} and its model card")
-    if args.card_only or args.model != "micro":
+    if args.card_only or not args.int8:
         return 0
     model = build_model("micro").eval()
     load_checkpoint(ckpt, model)

@@ -13,7 +13,12 @@ from torch import nn
 from ..audio.stft import istft, stft
 from .pipeline import load_step
 
-__all__ = ["TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
+__all__ = ["TFLITE_SOURCE", "TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
+
+#: The shipped checkpoint that the shipped ``micro_*.tflite`` steps were exported from: the micro
+#: model fine-tuned with bounded activations for int8 (chapter 5). It is shipped apart from the float
+#: ``micro`` checkpoint, which is chosen on float validation quality alone.
+TFLITE_SOURCE = "micro_bounded"
 
 
 class TFLiteEnhancer:
@@ -34,7 +39,8 @@ class TFLiteEnhancer:
 
 
 def shipped_tflite(model: str, kind: str) -> Path:
-    """``gtcrn_micro/checkpoints/{model}_{kind}.tflite``: the exported step shipped with the package."""
+    """``gtcrn_micro/checkpoints/{model}_{kind}.tflite``: the exported step shipped with the package
+    (exported from the ``TFLITE_SOURCE`` checkpoint)."""
     return Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_{kind}.tflite"
 
 

@@ -117,6 +117,10 @@ def test_release_writes_the_best_checkpoint_and_a_card(uninterrupted, tmp_path):
     assert "`gtcrn-micro train --model micro --out RUN`" in card
     assert f"| {best['val_pesq']:.3f} |" in card and "| noisy input | 1.500 | 0.800 | 5.00 |" in card
     assert f"lr at this checkpoint {best['lr']:.2e}" in card
+    release_checkpoint(out, "micro_bounded", dest=tmp_path, role="  Source of the int8 steps.  ")
+    lines = (tmp_path / "micro_bounded.md").read_text().split("\n")
+    assert lines[0] == "# Model card: `micro_bounded` (micro)" and lines[4:7] == ["Source of the int8 steps.", "", "## Training"]
+    assert "Source of" not in card  # no role given: no line
 
 
 def test_release_of_the_last_epoch_needs_a_reason(uninterrupted, tmp_path):
