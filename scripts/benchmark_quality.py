@@ -138,6 +138,12 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (order.index(r["model"]) if r["model"] in order else 99, r["backend"] != "torch"))
 
 
+def command_log(old: list[str], command: str) -> list[str]:
+    """The commands behind the table, each once, in the order of their last run (``command`` last)."""
+    seen = [c for c in dict.fromkeys(reversed(old)) if c != command]
+    return [*reversed(seen), command]
+
+
 def write_results(rows: list[dict], out: Path, commands: list[str], args: argparse.Namespace) -> None:
     """``results.csv`` (all columns, full precision), ``results.md`` (a table, the commands, the date)
     and ``commands.json`` (the commands that made the rows)."""
@@ -218,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:  # re-read: another --merge run may have written its rows meanwhile
         old_rows, old_commands = earlier_results(out)
     rows = merge_rows(old_rows, rows) if old_rows else rows
-    write_results(rows, out, [*old_commands, command], args)
+    write_results(rows, out, command_log(old_commands, command), args)
     print(f"wrote {out / 'results.csv'} and {out / 'results.md'}")
     return 0
 

@@ -76,3 +76,9 @@ def test_checkpoints_inside_the_repository_are_shown_relative(bench):
     inside = bench.REPO / "gtcrn_micro" / "checkpoints" / "micro.pt"
     assert bench._shown_path(str(inside)) == "gtcrn_micro/checkpoints/micro.pt"
     assert bench._shown_path(None) == "-"
+
+
+def test_command_log_lists_each_command_once_in_the_order_of_its_last_run(bench):
+    assert bench.command_log(["a", "b", "a", "c"], "b") == ["a", "c", "b"]
+    assert bench.command_log([], "x") == ["x"]
+    assert bench.command_log(["x", "x"], "x") == ["x"]
