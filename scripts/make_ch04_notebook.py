@@ -257,11 +257,12 @@ starts a new run from a checkpoint's weights with a fresh optimiser and learning
 
 The new validation split holds studio speech too, so it scores the starting weights first. The
 run keeps them as its best until an epoch beats them. The shipped `micro` went through four such
-fine-tunings: two on the larger corpus, one into a TRA frame energy that int8 can hold, and one
-with a penalty on activations that int8 cannot hold (chapter 5). That last one was released at its
-last epoch, chosen on how its *int8* copy scored on validation mixtures, and it gives up a little
-float validation PESQ for it. The card above lists the whole chain with each run's commands and
-hours. The table shows the last run's starting weights and the released weights, on that run's
+fine-tunings: two on the larger corpus, one into a TRA frame energy that int8 can hold (chapter 5),
+and one more at a lower learning rate; each run's best validation epoch was kept. The card above
+lists the whole chain with each run's commands and hours. The int8 model does not come from this
+checkpoint but from a sibling, `micro_bounded`, fine-tuned with a penalty on activations that
+int8 cannot hold and chosen on how its *int8* copy scored on validation mixtures; chapter 5 tells
+that story. The table shows the last run's starting weights and the released weights, on that run's
 validation split:
 """)
 
