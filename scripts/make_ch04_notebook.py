@@ -31,6 +31,7 @@ here we run the same loop for a few seconds and load the result of the long run 
 ch.install()
 
 ch.code("""
+import json
 import tempfile
 from pathlib import Path
 
@@ -272,6 +273,33 @@ if ckpt.get("initial"):  # a fine-tuned checkpoint records where it started
     display(pd.DataFrame({"starting weights": ckpt["initial"], "fine-tuned": ckpt["validation"]}).T[keys].astype(float).round(3))
 else:
     print("This checkpoint was trained from scratch.")
+""")
+
+ch.md("""
+How much can 48 validation mixtures tell apart? Two checkpoints scored on the *same* mixtures can
+be compared mixture by mixture, and the standard error of the mean difference says how large a
+difference those mixtures resolve. `scripts/compare_checkpoints.py` does that on a run's own
+validation split; here for the last fine-tuning step of the float `micro`, `runs/micro-abs` to
+`runs/micro-abs2`, with the test-set score of each read from the benchmark files:
+""")
+
+ch.code("""
+bench = Path(gm.__file__).resolve().parents[1] / "benchmarks"
+cmp = json.loads((bench / "validation" / "micro-abs2.json").read_text())
+display(pd.DataFrame(cmp["rows"]).set_index("checkpoint").drop(columns="path").round(4))
+step = cmp["rows"][1]
+test_before = pd.read_csv(bench / "quality" / "finetuned" / "micro-abs" / "results.csv").set_index("model").loc["micro", "pesq"]
+test_now = pd.read_csv(bench / "quality" / "results.csv").set_index(["model", "backend"]).loc[("micro", "torch"), "pesq"]
+print(f"validation: {step['diff']:+.4f} PESQ-wb, standard error {step['se']:.4f} ({step['diff'] / step['se']:+.1f} SE); "
+      f"test set: {test_before:.3f} -> {test_now:.3f} ({test_now - test_before:+.3f})")
+""")
+
+ch.md("""
+The run kept its better-scoring epoch, as its rule says, but the difference is a fraction of one
+standard error: on these mixtures the two checkpoints cannot be told apart, and the test set
+(reported only) went the other way. Telling fine-tuning steps apart needs a validation set several
+times larger, or a rule that asks a new checkpoint to win by about two standard errors. Neither is
+in place yet; the model cards say which checkpoint each run kept and why.
 """)
 
 ch.md("""

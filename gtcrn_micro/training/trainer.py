@@ -132,10 +132,10 @@ def _build_model(cfg: TrainConfig) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights,
-             bound: ActivationBound | None = None) -> dict[str, float]:
-    """Loss and PESQ-wb / STOI / SI-SNR (means) on the fixed validation mixtures; with ``bound``,
-    also the largest |activation| it watches (``val_act_peak``)."""
+def score_items(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights,
+                bound: ActivationBound | None = None) -> tuple[list[dict[str, float]], list[float], float]:
+    """Per validation mixture: PESQ-wb / STOI / SI-SNR and the loss, and the largest |activation|
+    ``bound`` watched (0 without it). Leaves the model in eval mode."""
     model.eval()
     scores, losses, peak = [], [], 0.0
     for i in range(len(val_set)):
@@ -148,6 +148,14 @@ def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeigh
         losses.append(float(hybrid_loss(est, stft(clean[None]), len(clean), weights)["total"]))
         enh = istft(est, len(clean))[0].numpy()
         scores.append(score_pair(clean.numpy(), enh))
+    return scores, losses, peak
+
+
+def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights,
+             bound: ActivationBound | None = None) -> dict[str, float]:
+    """Loss and PESQ-wb / STOI / SI-SNR (means) on the fixed validation mixtures; with ``bound``,
+    also the largest |activation| it watches (``val_act_peak``)."""
+    scores, losses, peak = score_items(model, val_set, weights, bound)
     out = {"val_loss": float(np.mean(losses))}
     for k in scores[0]:
         out[f"val_{k}"] = float(np.nanmean([s[k] for s in scores]))

@@ -1,0 +1,53 @@
+"""Is one checkpoint better than another on a run's validation mixtures, or within their noise?
+
+A run picks its best epoch on the mean PESQ-wb of a few dozen fixed validation mixtures. Two
+checkpoints scored on the *same* mixtures can be compared pair by pair: the standard error of the
+mean per-mixture difference says how large a difference those mixtures can resolve.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .losses import LossWeights
+from .trainer import TrainConfig, _build_model, build_datasets, load_checkpoint, score_items
+
+METRICS = ("pesq", "stoi", "si_snr")
+
+
+def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
+                          metric: str = "pesq") -> dict:
+    """Score each checkpoint on ``cfg``'s validation mixtures; compare each with the first.
+
+    Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...]}``, one row per
+    checkpoint: its mean and, against the first checkpoint, the mean per-mixture difference, its
+    standard deviation and standard error, and ``n`` (mixtures where both scores are finite).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, not {metric!r}.")
+    if len(checkpoints) < 2:
+        raise ValueError("Give at least two checkpoints to compare.")
+    _, val_set, _ = build_datasets(cfg)
+    per_item = {}
+    for name, path in checkpoints.items():
+        model = _build_model(cfg)
+        load_checkpoint(path, model)  # refuses a checkpoint of other model options than the run's
+        scores, _, _ = score_items(model, val_set, LossWeights())
+        per_item[name] = np.array([s[metric] for s in scores], dtype=float)
+    base_name = next(iter(checkpoints))
+    base = per_item[base_name]
+    rows = []
+    for name, values in per_item.items():
+        row = {"checkpoint": name, "path": str(checkpoints[name]), "mean": float(np.nanmean(values))}
+        if name != base_name:
+            diff = values - base
+            diff = diff[np.isfinite(diff)]
+            sd = float(np.std(diff, ddof=1)) if len(diff) > 1 else math.nan
+            row |= {"diff": float(np.mean(diff)) if len(diff) else math.nan, "sd": sd,
+                    "se": sd / math.sqrt(len(diff)) if len(diff) > 1 else math.nan, "n": int(len(diff))}
+        rows.append(row)
+    return {"metric": metric, "items": len(val_set),
+            "per_item": {k: v.tolist() for k, v in per_item.items()}, "rows": rows}

@@ -1,0 +1,62 @@
+"""Checkpoints compared pair by pair on a run's validation mixtures (gtcrn_micro.training.compare)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from gtcrn_micro.training import PRESETS, TrainConfig, train
+from gtcrn_micro.training.compare import compare_on_validation
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "compare_checkpoints.py"
+
+
+@pytest.fixture(scope="module")
+def run(corpus_dirs, tmp_path_factory):
+    speech, noise = corpus_dirs
+    out = tmp_path_factory.mktemp("run_cmp")
+    cfg = TrainConfig(**(dict(PRESETS["cpu-tiny"]) | dict(epochs=2, steps_per_epoch=3, checkpoint_every=3,
+                                                           val_items=3, val_seconds=1.0)),
+                      model="micro", speech_dirs=[str(speech)], noise_dirs=[str(noise)], out_dir=str(out),
+                      progress=False, threads=1)
+    train(cfg)
+    return cfg, out
+
+
+def test_a_checkpoint_against_itself_differs_by_nothing_and_others_by_their_scores(run):
+    cfg, out = run
+    result = compare_on_validation(cfg, {"a": out / "last.pt", "same": out / "last.pt", "b": out / "best.pt"})
+    first, same, other = result["rows"]
+    assert result["items"] == 3 and "diff" not in first
+    assert same["diff"] == 0 and same["se"] == 0 and same["n"] == 3 and same["mean"] == first["mean"]
+    per = result["per_item"]
+    finite = [(b - a) for a, b in zip(per["a"], per["b"]) if a == a and b == b]
+    assert other["diff"] == pytest.approx(sum(finite) / len(finite))
+    assert other["mean"] == pytest.approx(sum(v for v in per["b"] if v == v) / len([v for v in per["b"] if v == v]))
+
+
+def test_bad_requests_are_clear_errors(run):
+    cfg, out = run
+    with pytest.raises(ValueError, match="at least two"):
+        compare_on_validation(cfg, {"a": out / "last.pt"})
+    with pytest.raises(ValueError, match="metric"):
+        compare_on_validation(cfg, {"a": out / "last.pt", "b": out / "best.pt"}, metric="mos")
+
+
+def test_script_writes_markdown_and_json(run, tmp_path, capsys):
+    _, out = run
+    spec = importlib.util.spec_from_file_location("compare_checkpoints", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    md = tmp_path / "cmp.md"
+    argv = ["--run", str(out), "--checkpoint", f"last={out / 'last.pt'}", "--checkpoint", f"best={out / 'best.pt'}",
+            "--metric", "stoi", "--out", str(md)]
+    assert script.main(argv) == 0
+    text = md.read_text()
+    assert "| last |" in text and "| best |" in text and "mean STOI" in text and "compare_checkpoints.py" in text
+    assert json.loads(md.with_suffix(".json").read_text())["metric"] == "stoi"
+    assert script.main(["--run", str(tmp_path), "--checkpoint", "a=x", "--checkpoint", "b=y", "--out", str(md)]) == 2
+    assert "train_config.json" in capsys.readouterr().err
+    assert script.main(["--run", str(out), "--checkpoint", "nothing", "--out", str(md)]) == 2
+    assert "NAME=PATH" in capsys.readouterr().err
