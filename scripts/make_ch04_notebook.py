@@ -31,7 +31,6 @@ here we run the same loop for a few seconds and load the result of the long run 
 ch.install()
 
 ch.code("""
-import json
 import tempfile
 from pathlib import Path
 
@@ -284,6 +283,8 @@ validation split; here for the last fine-tuning step of the float `micro`, `runs
 """)
 
 ch.code("""
+import json
+
 bench = Path(gm.__file__).resolve().parents[1] / "benchmarks"
 cmp = json.loads((bench / "validation" / "micro-abs2.json").read_text())
 display(pd.DataFrame(cmp["rows"]).set_index("checkpoint").drop(columns="path").round(4))
