@@ -1,10 +1,10 @@
 """Data (chapter 4): on-the-fly mixtures of speech and noise, corpora on disk, downloads."""
 
-from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, find_audio, room_impulse_response,
-                     split_files, synthetic_noise)
+from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, active_fraction, find_audio,
+                     room_impulse_response, split_files, synthetic_noise)
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "find_audio", "room_impulse_response",
-           "split_files", "synthetic_noise"]
+__all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "active_fraction", "find_audio",
+           "room_impulse_response", "split_files", "synthetic_noise"]
 from .corpora import VBD_TEST_URLS, download_voicebank, paired_files  # noqa: E402
 
 __all__ += ["VBD_TEST_URLS", "download_voicebank", "paired_files"]

@@ -77,6 +77,7 @@ class AudioBank:
         if not self.clips:
             raise ValueError("None of the audio files is usable (all too short, silent or broken).")
         self.sample_rate = sample_rate
+        self._peaks: dict[tuple[int, float], float] = {}
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -87,11 +88,23 @@ class AudioBank:
 
     def segment(self, rng: np.random.Generator, n: int, index: int | None = None) -> np.ndarray:
         """A random ``n``-sample excerpt (float32) of clip ``index`` (random clip if None)."""
-        clip = self.clips[rng.integers(len(self.clips)) if index is None else index]
+        return self.draw(rng, n, index)[0]
+
+    def draw(self, rng: np.random.Generator, n: int, index: int | None = None) -> tuple[np.ndarray, int]:
+        """As :meth:`segment`, and the index of the clip it came from."""
+        index = int(rng.integers(len(self.clips))) if index is None else index
+        clip = self.clips[index]
         if len(clip) < n:
             clip = np.tile(clip, int(np.ceil(n / len(clip))) + 1)
         start = rng.integers(0, len(clip) - n + 1)
-        return clip[start : start + n].astype(np.float32) / 32768.0
+        return clip[start : start + n].astype(np.float32) / 32768.0, index
+
+    def peak_frame_energy(self, index: int, frame_ms: float = 20.0) -> float:
+        """Mean-square of the loudest ``frame_ms`` frame of clip ``index`` (float scale)."""
+        key = (index, frame_ms)
+        if key not in self._peaks:
+            self._peaks[key] = float(np.max(frame_energies(self.clips[index] / 32768.0, self.sample_rate, frame_ms)))
+        return self._peaks[key]
 
 
 def synthetic_noise(kind: str, n: int, rng: np.random.Generator, sample_rate: int = 16_000) -> np.ndarray:
@@ -137,7 +150,30 @@ class MixConfig:
     early_ms: float = 50.0  # target keeps direct path + reflections up to this delay
     synthetic_prob: float = 0.15  # fraction with synthetic noise (white/pink/brown/hum)
     babble_prob: float = 0.1  # fraction with babble made of 3-6 other utterances
+    min_active: float = 0.0  # redraw a speech segment with a smaller share of active frames (0 = keep any)
     sample_rate: int = 16_000
+
+
+MAX_REDRAWS = 20  # min_active: after this many redraws the last segment is kept
+
+
+def frame_energies(x: np.ndarray, sample_rate: int = 16_000, frame_ms: float = 20.0) -> np.ndarray:
+    """Mean-square of each whole ``frame_ms`` frame of ``x`` (an empty array if there is none)."""
+    n = int(sample_rate * frame_ms / 1000)
+    frames = np.asarray(x, dtype=np.float64)[: len(x) // n * n].reshape(-1, n)
+    return np.mean(frames**2, axis=1) if frames.size else np.zeros(0)
+
+
+def active_fraction(x: np.ndarray, sample_rate: int = 16_000, frame_ms: float = 20.0, range_db: float = 30.0,
+                    reference: float | None = None) -> float:
+    """Share of ``frame_ms`` frames of ``x`` whose energy is within ``range_db`` of ``reference``
+    (default: the loudest frame of ``x``; pass the loudest frame of the whole recording so that an
+    excerpt of its pauses counts as quiet): near 1 for continuous speech, 0 for silence."""
+    energy = frame_energies(x, sample_rate, frame_ms)
+    top = float(energy.max()) if reference is None and energy.size else (reference or 0.0)
+    if energy.size == 0 or top <= 0:
+        return 0.0
+    return float(np.mean(energy >= top * 10 ** (-range_db / 10)))
 
 
 class MixtureDataset(torch.utils.data.Dataset):
@@ -157,13 +193,30 @@ class MixtureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def speech_segment(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """An ``n``-sample speech excerpt as recorded, before room and level: redrawn while near
+        silent and, with ``min_active``, while too few of its frames are within 30 dB of its
+        recording's loudest frame (at most ``MAX_REDRAWS`` times)."""
+
+        def draw() -> tuple[np.ndarray, int]:
+            clean, index = self.speech.draw(rng, n)
+            while np.sqrt(np.mean(clean**2)) < 1e-3:  # mostly silence: draw again
+                clean, index = self.speech.draw(rng, n)
+            return clean, index
+
+        clean, index = draw()
+        for _ in range(MAX_REDRAWS if self.cfg.min_active > 0 else 0):  # mostly pauses: draw again
+            share = active_fraction(clean, self.cfg.sample_rate, reference=self.speech.peak_frame_energy(index))
+            if share >= self.cfg.min_active:
+                break
+            clean, index = draw()
+        return clean
+
     def mix(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
         """Draw one (noisy, clean, info) example from ``rng``."""
         c = self.cfg
         n = int(round(c.segment_seconds * c.sample_rate))
-        clean = self.speech.segment(rng, n)
-        while np.sqrt(np.mean(clean**2)) < 1e-3:  # mostly silence: draw again
-            clean = self.speech.segment(rng, n)
+        clean = self.speech_segment(rng, n)
         info = {"snr_db": float(rng.uniform(*c.snr_db)), "level_db": float(rng.uniform(*c.level_db))}
         if rng.random() < c.reverb_prob:
             rir = room_impulse_response(rng, rng.uniform(*c.rt60), c.sample_rate)

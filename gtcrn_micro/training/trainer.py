@@ -63,6 +63,7 @@ class TrainConfig:
     grad_clip: float = 5.0  # clip the global gradient norm (GRUs)
     act_penalty: float = 0.0  # weight of the activation-bound penalty (0 = off; micro only, see bounds.py)
     act_bound: float = 8.0  # |activation| allowed before the penalty starts
+    min_speech_active: float = 0.0  # redraw speech segments with a smaller share of active frames (MixConfig.min_active)
     val_fraction: float = 0.1  # share of files held out for validation
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
@@ -104,9 +105,11 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
     banks = {k: AudioBank(v) for k, v in dict(sp_train=sp_train, sp_val=sp_val, no_train=no_train, no_val=no_val).items()}
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
-                               MixConfig(segment_seconds=cfg.segment_seconds), seed=cfg.seed)
+                               MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active),
+                               seed=cfg.seed)
     val_set = MixtureDataset(banks["sp_val"], banks["no_val"], cfg.val_items,
-                             MixConfig(segment_seconds=cfg.val_seconds), seed=cfg.seed + 10_000)
+                             MixConfig(segment_seconds=cfg.val_seconds, min_active=cfg.min_speech_active),
+                             seed=cfg.seed + 10_000)
     info = {f"{k}_files": len(b) for k, b in banks.items()} | {f"{k}_minutes": round(b.seconds / 60, 1) for k, b in banks.items()}
     return train_set, val_set, info
 
@@ -287,10 +290,11 @@ def train(cfg: TrainConfig) -> list[dict]:
     if last.exists():
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
-        absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0}  # values of keys older runs did not save
+        absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
+                  "min_speech_active": 0.0}
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
-                    "act_penalty", "act_bound"):
+                    "act_penalty", "act_bound", "min_speech_active"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")

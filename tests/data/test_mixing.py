@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 
 from gtcrn_micro.audio.mix import si_snr
-from gtcrn_micro.data import AudioBank, MixConfig, MixtureDataset, find_audio, split_files, synthetic_noise
+import soundfile as sf
+
+from gtcrn_micro.data import (AudioBank, MixConfig, MixtureDataset, active_fraction, find_audio, split_files,
+                            synthetic_noise)
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,31 @@ def test_bad_folders_give_clear_errors(tmp_path):
 def test_synthetic_noise_unit_rms(kind):
     x = synthetic_noise(kind, 16000, np.random.default_rng(0))
     assert x.shape == (16000,) and np.sqrt(np.mean(x**2)) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_active_fraction_counts_the_talking_share():
+    rng = np.random.default_rng(0)
+    talk = 0.1 * rng.standard_normal(16_000).astype(np.float32)
+    pause = 1e-4 * rng.standard_normal(48_000).astype(np.float32)  # 60 dB below the talk
+    assert active_fraction(talk) == 1.0
+    assert active_fraction(np.concatenate([talk, pause])) == pytest.approx(0.25, abs=0.02)
+    assert active_fraction(np.zeros(16_000)) == 0.0 and active_fraction(np.zeros(10)) == 0.0
+    assert active_fraction(pause) == 1.0 and active_fraction(pause, reference=0.01) == 0.0  # quiet, against the talk
+
+
+def test_min_active_redraws_segments_that_are_mostly_pauses(tmp_path, banks):
+    rng = np.random.default_rng(1)
+    talk = (0.1 * rng.standard_normal(24_000)).astype(np.float32)  # 1.5 s of "talk" in 4 s of quiet room
+    quiet = (2e-3 * rng.standard_normal(40_000)).astype(np.float32)
+    for i in range(4):
+        sf.write(str(tmp_path / f"pausy{i}.wav"), np.roll(np.concatenate([talk, quiet]), 16_000 * i), 16_000)
+    sparse = AudioBank(find_audio(tmp_path))
+    peak = max(sparse.peak_frame_energy(i) for i in range(len(sparse)))  # the talk's frames
+    shares = {}
+    for min_active in (0.0, 0.8):
+        ds = MixtureDataset(sparse, banks[1], 12, MixConfig(segment_seconds=1.0, min_active=min_active), seed=3)
+        rng = np.random.default_rng(5)
+        shares[min_active] = [active_fraction(ds.speech_segment(rng, 16_000), reference=peak) for _ in range(12)]
+        assert ds[0][1].shape == (16_000,)
+    assert min(shares[0.0]) < 0.1  # without the rule, excerpts of the quiet room come through
+    assert min(shares[0.8]) >= 0.8  # with it, every clean target is mostly talk

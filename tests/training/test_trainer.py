@@ -57,6 +57,8 @@ def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
     _, out = uninterrupted
     with pytest.raises(ValueError, match="batch_size"):
         train(tiny(corpus_dirs, out, batch_size=3))
+    with pytest.raises(ValueError, match="min_speech_active"):  # it changes the mixtures
+        train(tiny(corpus_dirs, out, min_speech_active=0.5))
 
 
 def test_model_overrides_change_the_model_and_are_saved(corpus_dirs, tmp_path):
