@@ -170,8 +170,10 @@ def active_fraction(x: np.ndarray, sample_rate: int = 16_000, frame_ms: float = 
     (default: the loudest frame of ``x``; pass the loudest frame of the whole recording so that an
     excerpt of its pauses counts as quiet): near 1 for continuous speech, 0 for silence."""
     energy = frame_energies(x, sample_rate, frame_ms)
-    top = float(energy.max()) if reference is None and energy.size else (reference or 0.0)
-    if energy.size == 0 or top <= 0:
+    if energy.size == 0:
+        return 0.0
+    top = energy.max() if reference is None else reference
+    if top <= 0:
         return 0.0
     return float(np.mean(energy >= top * 10 ** (-range_db / 10)))
 

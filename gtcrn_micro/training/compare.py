@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from .losses import LossWeights
-from .trainer import TrainConfig, _build_model, build_datasets, load_checkpoint, score_items
+from .trainer import TrainConfig, build_datasets, model_from_checkpoint, score_items
 
 METRICS = ("pesq", "stoi", "si_snr")
 
 
 def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
                           metric: str = "pesq") -> dict:
-    """Score each checkpoint on ``cfg``'s validation mixtures; compare each with the first.
+    """Score each checkpoint on ``cfg``'s validation mixtures; compare each with the first. The
+    mixtures depend on ``cfg`` alone, so checkpoints of other model options can be compared too.
 
     Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...]}``, one row per
     checkpoint: its mean and, against the first checkpoint, the mean per-mixture difference, its
@@ -33,8 +34,7 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
     _, val_set, _ = build_datasets(cfg)
     per_item = {}
     for name, path in checkpoints.items():
-        model = _build_model(cfg)
-        load_checkpoint(path, model)  # refuses a checkpoint of other model options than the run's
+        model, _ = model_from_checkpoint(path)  # the model each checkpoint was trained as
         scores, _, _ = score_items(model, val_set, LossWeights())
         per_item[name] = np.array([s[metric] for s in scores], dtype=float)
     base_name = next(iter(checkpoints))
