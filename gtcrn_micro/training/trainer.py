@@ -64,6 +64,7 @@ class TrainConfig:
     act_penalty: float = 0.0  # weight of the activation-bound penalty (0 = off; micro only, see bounds.py)
     act_bound: float = 8.0  # |activation| allowed before the penalty starts
     min_speech_active: float = 0.0  # redraw speech segments with a smaller share of active frames (MixConfig.min_active)
+    snr_max: float = 20.0  # training mixtures' SNR is drawn from -5..snr_max dB (validation stays -5..20 dB)
     val_fraction: float = 0.1  # share of files held out for validation
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
@@ -99,13 +100,16 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
     """Train and validation mixture sets from the speech/noise folders, split by file hash."""
     if not cfg.speech_dirs or not cfg.noise_dirs:
         raise ValueError("Pass at least one speech folder and one noise folder (--speech DIR --noise DIR).")
+    if not cfg.snr_max > MixConfig.snr_db[0]:
+        raise ValueError(f"snr_max must be above {MixConfig.snr_db[0]} dB, not {cfg.snr_max}.")
     sp_train, sp_val = split_files(find_audio(*cfg.speech_dirs), cfg.val_fraction)
     no_train, no_val = split_files(find_audio(*cfg.noise_dirs), cfg.val_fraction)
     if not sp_val or not no_val:
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
     banks = {k: AudioBank(v) for k, v in dict(sp_train=sp_train, sp_val=sp_val, no_train=no_train, no_val=no_val).items()}
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
-                               MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active),
+                               MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active,
+                                         snr_db=(MixConfig.snr_db[0], cfg.snr_max)),
                                seed=cfg.seed)
     val_set = MixtureDataset(banks["sp_val"], banks["no_val"], cfg.val_items,
                              MixConfig(segment_seconds=cfg.val_seconds, min_active=cfg.min_speech_active),
@@ -291,10 +295,10 @@ def train(cfg: TrainConfig) -> list[dict]:
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
         absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
-                  "min_speech_active": 0.0}
+                  "min_speech_active": 0.0, "snr_max": 20.0}
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
-                    "act_penalty", "act_bound", "min_speech_active"):
+                    "act_penalty", "act_bound", "min_speech_active", "snr_max"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")

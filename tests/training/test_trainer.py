@@ -59,6 +59,8 @@ def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
         train(tiny(corpus_dirs, out, batch_size=3))
     with pytest.raises(ValueError, match="min_speech_active"):  # it changes the mixtures
         train(tiny(corpus_dirs, out, min_speech_active=0.5))
+    with pytest.raises(ValueError, match="snr_max"):
+        train(tiny(corpus_dirs, out, snr_max=30.0))
 
 
 def test_model_overrides_change_the_model_and_are_saved(corpus_dirs, tmp_path):
@@ -228,3 +230,17 @@ def test_model_options_from_the_command_line():
     for bad, match in ((["dilations=1,2"], "KEY one of"), (["tra_energy"], "KEY=VALUE"), (["channels=x"], "takes a int")):
         with pytest.raises(ValueError, match=match):
             trainer.parse_model_options(bad)
+
+
+def test_snr_max_widens_training_mixtures_only(corpus_dirs, tmp_path):
+    speech, noise = corpus_dirs
+    base = TrainConfig(speech_dirs=[str(speech)], noise_dirs=[str(noise)], val_items=4, val_seconds=1.0,
+                       val_fraction=0.34)
+    train_a, val_a, _ = trainer.build_datasets(base)
+    train_b, val_b, _ = trainer.build_datasets(TrainConfig(**{**base.__dict__, "snr_max": 40.0}))
+    assert train_a.cfg.snr_db == (-5.0, 20.0) and train_b.cfg.snr_db == (-5.0, 40.0)
+    assert val_b.cfg.snr_db == val_a.cfg.snr_db == (-5.0, 20.0)  # runs stay comparable on validation
+    torch.testing.assert_close(val_a[0][0], val_b[0][0])
+    assert not torch.allclose(train_a[0][0], train_b[0][0])
+    with pytest.raises(ValueError, match="snr_max"):
+        trainer.build_datasets(TrainConfig(**{**base.__dict__, "snr_max": -10.0}))
