@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.mixing import MixConfig, MixtureDataset
 from .losses import LossWeights
+from .metrics import score_pair
 from .trainer import TrainConfig, build_datasets, model_from_checkpoint, score_items
 
 METRICS = ("pesq", "stoi", "si_snr")
@@ -51,3 +53,33 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
         rows.append(row)
     return {"metric": metric, "items": len(val_set),
             "per_item": {k: v.tolist() for k, v in per_item.items()}, "rows": rows}
+
+
+def _means(scores: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.nanmean([s[k] for s in scores])) for k in METRICS}
+
+
+def compare_at_snrs(cfg: TrainConfig, checkpoints: dict[str, str | Path], snrs: list[float],
+                    items: int = 48) -> dict:
+    """Score the noisy input and each checkpoint on ``items`` mixtures of ``cfg``'s validation
+    speech and noise at each fixed SNR in ``snrs`` (no simulated rooms). Every SNR mixes the same
+    speech and noise excerpts, so the rows differ in the SNR alone; an SNR of 100 dB or more is
+    clean speech with no audible noise: a good enhancer should then leave the speech as it is.
+
+    Returns ``{"items", "rows": [{"snr_db", "input": {metric: mean}, name: {metric: mean}, ...}]}``.
+    """
+    if not snrs or not checkpoints:
+        raise ValueError("Give at least one SNR and one checkpoint.")
+    _, val_set, _ = build_datasets(cfg)
+    models = {name: model_from_checkpoint(path)[0] for name, path in checkpoints.items()}
+    rows = []
+    for snr in snrs:
+        mix = MixConfig(segment_seconds=cfg.val_seconds, snr_db=(float(snr), float(snr)), reverb_prob=0.0,
+                        min_active=cfg.min_speech_active)
+        ds = MixtureDataset(val_set.speech, val_set.noise, items, mix, seed=cfg.seed + 20_000)
+        pairs = [ds[i] for i in range(items)]
+        row = {"snr_db": float(snr), "input": _means([score_pair(c.numpy(), n.numpy()) for n, c in pairs])}
+        for name, model in models.items():
+            row[name] = _means(score_items(model, ds, LossWeights())[0])
+        rows.append(row)
+    return {"items": items, "checkpoints": {k: str(v) for k, v in checkpoints.items()}, "rows": rows}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gtcrn_micro.training import PRESETS, TrainConfig, train
-from gtcrn_micro.training.compare import compare_on_validation
+from gtcrn_micro.training.compare import compare_at_snrs, compare_on_validation
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "compare_checkpoints.py"
 
@@ -60,3 +60,29 @@ def test_script_writes_markdown_and_json(run, tmp_path, capsys):
     assert "train_config.json" in capsys.readouterr().err
     assert script.main(["--run", str(out), "--checkpoint", "nothing", "--out", str(md)]) == 2
     assert "NAME=PATH" in capsys.readouterr().err
+
+
+def test_fixed_snrs_mix_the_same_excerpts_at_each_snr(run):
+    cfg, out = run
+    result = compare_at_snrs(cfg, {"last": out / "last.pt"}, [0.0, 100.0], items=2)
+    low, clean = result["rows"]
+    assert (low["snr_db"], clean["snr_db"], result["items"]) == (0.0, 100.0, 2)
+    assert abs(low["input"]["si_snr"]) < 1.5  # the noisy input's SI-SNR is about the SNR it was mixed at
+    assert clean["input"]["si_snr"] > 90 and clean["input"]["stoi"] > 0.999
+    assert set(low["last"]) == {"pesq", "stoi", "si_snr"} and clean["last"]["si_snr"] < clean["input"]["si_snr"]
+    with pytest.raises(ValueError, match="SNR"):
+        compare_at_snrs(cfg, {"last": out / "last.pt"}, [])
+
+
+def test_script_tables_fixed_snrs(run, tmp_path):
+    _, out = run
+    spec = importlib.util.spec_from_file_location("compare_checkpoints", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    md = tmp_path / "snr.md"
+    argv = ["--run", str(out), "--checkpoint", f"last={out / 'last.pt'}", "--snr", "5", "100", "--items", "2",
+            "--out", str(md)]
+    assert script.main(argv) == 0
+    text = md.read_text()
+    assert "| 5 | PESQ-wb |" in text and "| 100 | SI-SNR (dB) |" in text and "| last |" in text
+    assert [r["snr_db"] for r in json.loads(md.with_suffix(".json").read_text())["rows"]] == [5.0, 100.0]
