@@ -59,12 +59,17 @@ def split_files(files: list[Path], val_fraction: float = 0.1, salt: str = "gtcrn
 class AudioBank:
     """Audio files held in memory as int16 (half the memory of float32), resampled to 16 kHz.
 
-    ``segment(rng, n)`` returns a random ``n``-sample float32 excerpt, looping short files.
+    ``segment(rng, n)`` returns a random ``n``-sample float32 excerpt, looping short files. With
+    ``groups`` (one id per file, e.g. the folder it came from) every group is drawn equally often,
+    however many files it holds.
     """
 
-    def __init__(self, files: list[Path], sample_rate: int = 16_000, min_seconds: float = 0.5):
-        self.files, self.clips = [], []
-        for f in files:
+    def __init__(self, files: list[Path], sample_rate: int = 16_000, min_seconds: float = 0.5,
+                 groups: list[int] | None = None):
+        if groups is not None and len(groups) != len(files):
+            raise ValueError(f"groups has {len(groups)} entries for {len(files)} files.")
+        self.files, self.clips, kept_groups = [], [], []
+        for i, f in enumerate(files):
             wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
             wav = wav.mean(axis=1)
             if sr != sample_rate:
@@ -74,8 +79,16 @@ class AudioBank:
                 continue  # too short, broken or silent: useless for training
             self.files.append(Path(f))
             self.clips.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
+            kept_groups.append(groups[i] if groups is not None else 0)
         if not self.clips:
             raise ValueError("None of the audio files is usable (all too short, silent or broken).")
+        # with groups, draw() picks a group first (each equally often), then a clip within it
+        self._members = None
+        if groups is not None:
+            members: dict[int, list[int]] = {}
+            for index, g in enumerate(kept_groups):
+                members.setdefault(g, []).append(index)
+            self._members = [members[g] for g in sorted(members)]
         self.sample_rate = sample_rate
         self._peaks: dict[tuple[int, float], float] = {}
 
@@ -92,7 +105,11 @@ class AudioBank:
 
     def draw(self, rng: np.random.Generator, n: int, index: int | None = None) -> tuple[np.ndarray, int]:
         """As :meth:`segment`, and the index of the clip it came from."""
-        index = int(rng.integers(len(self.clips))) if index is None else index
+        if index is None and self._members is not None:
+            group = self._members[int(rng.integers(len(self._members)))]
+            index = group[int(rng.integers(len(group)))]
+        elif index is None:
+            index = int(rng.integers(len(self.clips)))
         clip = self.clips[index]
         if len(clip) < n:
             clip = np.tile(clip, int(np.ceil(n / len(clip))) + 1)

@@ -64,6 +64,7 @@ class TrainConfig:
     act_penalty: float = 0.0  # weight of the activation-bound penalty (0 = off; micro only, see bounds.py)
     act_bound: float = 8.0  # |activation| allowed before the penalty starts
     min_speech_active: float = 0.0  # redraw speech segments with a smaller share of active frames (MixConfig.min_active)
+    balance_speech: bool = False  # draw each --speech folder equally often (else each file equally often)
     snr_max: float = 20.0  # training mixtures' SNR is drawn from -5..snr_max dB (validation stays -5..20 dB)
     val_fraction: float = 0.1  # share of files held out for validation
     val_items: int = 48  # fixed validation mixtures
@@ -96,6 +97,16 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def speech_folder_of(files: list[Path], roots: list[str]) -> list[int]:
+    """For each file, the position in ``roots`` of the first folder that holds it."""
+    resolved = [Path(r).resolve() for r in roots]
+    out = []
+    for f in files:
+        path = Path(f).resolve()
+        out.append(next(i for i, r in enumerate(resolved) if path.is_relative_to(r)))
+    return out
+
+
 def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, dict]:
     """Train and validation mixture sets from the speech/noise folders, split by file hash."""
     if not cfg.speech_dirs or not cfg.noise_dirs:
@@ -106,7 +117,9 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
     no_train, no_val = split_files(find_audio(*cfg.noise_dirs), cfg.val_fraction)
     if not sp_val or not no_val:
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
-    banks = {k: AudioBank(v) for k, v in dict(sp_train=sp_train, sp_val=sp_val, no_train=no_train, no_val=no_val).items()}
+    banks = {k: AudioBank(v) for k, v in dict(no_train=no_train, no_val=no_val).items()}
+    for k, v in dict(sp_train=sp_train, sp_val=sp_val).items():
+        banks[k] = AudioBank(v, groups=speech_folder_of(v, cfg.speech_dirs) if cfg.balance_speech else None)
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
                                MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active,
                                          snr_db=(MixConfig.snr_db[0], cfg.snr_max)),
@@ -295,10 +308,10 @@ def train(cfg: TrainConfig) -> list[dict]:
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
         absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
-                  "min_speech_active": 0.0, "snr_max": 20.0}
+                  "min_speech_active": 0.0, "snr_max": 20.0, "balance_speech": False}
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
-                    "act_penalty", "act_bound", "min_speech_active", "snr_max"):
+                    "act_penalty", "act_bound", "min_speech_active", "snr_max", "balance_speech"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
@@ -400,6 +413,9 @@ def add_cli_arguments(p) -> None:
                    help="fine-tune: start from this checkpoint's weights (new optimizer and schedule)")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help="change one model option of the preset, e.g. tra_energy=abs (repeatable)")
+    p.add_argument("--balance-speech", action="store_true", default=None,
+                   help="draw each --speech folder equally often, however many files it holds "
+                        "(default: each file equally often); validation mixtures too")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 

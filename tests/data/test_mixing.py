@@ -104,3 +104,18 @@ def test_min_active_redraws_segments_that_are_mostly_pauses(tmp_path, banks):
         assert ds[0][1].shape == (16_000,)
     assert min(shares[0.0]) < 0.1  # without the rule, excerpts of the quiet room come through
     assert min(shares[0.8]) >= 0.8  # with it, every clean target is mostly talk
+
+
+def test_groups_are_drawn_equally_often_however_many_files_they_hold(banks):
+    files = banks[0].files  # 12 speech files: one group of 10, one of 2
+    groups = [0] * 10 + [1] * 2
+    bank = AudioBank(files, groups=groups)
+    rng = np.random.default_rng(0)
+    drawn = [bank.draw(rng, 800)[1] for _ in range(2000)]
+    share_small = np.mean([i >= 10 for i in drawn])
+    assert 0.45 < share_small < 0.55  # half the draws, from a sixth of the files
+    plain = AudioBank(files)
+    rng = np.random.default_rng(0)
+    assert np.mean([plain.draw(rng, 800)[1] >= 10 for _ in range(2000)]) < 0.25
+    with pytest.raises(ValueError, match="groups"):
+        AudioBank(files, groups=[0])

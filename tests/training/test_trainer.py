@@ -61,6 +61,8 @@ def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
         train(tiny(corpus_dirs, out, min_speech_active=0.5))
     with pytest.raises(ValueError, match="snr_max"):
         train(tiny(corpus_dirs, out, snr_max=30.0))
+    with pytest.raises(ValueError, match="balance_speech"):
+        train(tiny(corpus_dirs, out, balance_speech=True))
 
 
 def test_model_overrides_change_the_model_and_are_saved(corpus_dirs, tmp_path):
@@ -244,3 +246,10 @@ def test_snr_max_widens_training_mixtures_only(corpus_dirs, tmp_path):
     assert not torch.allclose(train_a[0][0], train_b[0][0])
     with pytest.raises(ValueError, match="snr_max"):
         trainer.build_datasets(TrainConfig(**{**base.__dict__, "snr_max": -10.0}))
+
+
+def test_balance_speech_groups_files_by_the_speech_folder_that_holds_them(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "a_more"  # a name that merely starts like the other is not inside it
+    (a / "sub").mkdir(parents=True), b.mkdir()
+    files = [a / "sub" / "x.wav", b / "y.wav", a / "z.wav"]
+    assert trainer.speech_folder_of(files, [str(a), str(b)]) == [0, 1, 0]
