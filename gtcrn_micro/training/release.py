@@ -20,6 +20,16 @@ __all__ = ["CHECKPOINT_DIR", "release_checkpoint"]
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
+
+def _draw_rules(cfg: dict) -> str:
+    """How speech excerpts were drawn, where a run changed the defaults (training and validation)."""
+    rules = []
+    if cfg.get("balance_speech"):
+        rules.append("each speech folder drawn equally often (`--balance-speech`)")
+    if cfg.get("min_speech_active"):
+        rules.append(f"excerpts with under {cfg['min_speech_active']:.0%} active frames redrawn (`--min-speech-active`)")
+    return (" Speech: " + "; ".join(rules) + ".") if rules else ""
+
 def _lineage(start: str, limit: int = 20) -> list[dict]:
     """The fine-tuning chain behind ``start`` (a checkpoint path), oldest first: for each checkpoint
     its run's commands and the hours of training steps up to it. Stops where a file or its
@@ -84,9 +94,10 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         "- Commands (in order; a resumed run appends a line):",
         *[f"  `{c}`" for c in commands],
         f"- Speech folders: {', '.join(cfg['speech_dirs'])}; noise folders: {', '.join(cfg['noise_dirs'])}",
-        f"- Data: on-the-fly mixtures (SNR -5..20 dB, level -35..-15 dBFS, 20% simulated rooms, synthetic "
-        f"noise and babble), {cfg['segment_seconds']} s segments, batch {cfg['batch_size']}; validation split by file hash "
-        f"({cfg['val_fraction']:.0%} of files), {cfg['val_items']} fixed validation mixtures of {cfg['val_seconds']} s.",
+        f"- Data: on-the-fly mixtures (SNR -5..{cfg.get('snr_max', 20.0):g} dB, level -35..-15 dBFS, 20% simulated "
+        f"rooms, synthetic noise and babble), {cfg['segment_seconds']} s segments, batch {cfg['batch_size']}; validation "
+        f"split by file hash ({cfg['val_fraction']:.0%} of files), {cfg['val_items']} fixed validation mixtures of "
+        f"{cfg['val_seconds']} s (SNR -5..20 dB).{_draw_rules(cfg)}",
     ]
     if data:
         lines.append(f"- Files and minutes: {json.dumps(data)}")

@@ -127,6 +127,15 @@ def test_release_writes_the_best_checkpoint_and_a_card(uninterrupted, tmp_path):
     lines = (tmp_path / "micro_bounded.md").read_text().split("\n")
     assert lines[0] == "# Model card: `micro_bounded` (micro)" and lines[4:7] == ["Source of the int8 steps.", "", "## Training"]
     assert "Source of" not in card  # no role given: no line
+    assert "SNR -5..20 dB" in card and "Speech:" not in card  # default drawing rules: nothing to add
+
+
+def test_card_names_the_speech_drawing_rules_a_run_changed():
+    from gtcrn_micro.training.release import _draw_rules
+
+    rules = _draw_rules({"balance_speech": True, "min_speech_active": 0.5})
+    assert "`--balance-speech`" in rules and "under 50% active frames" in rules
+    assert _draw_rules({"balance_speech": False, "min_speech_active": 0.0}) == ""
 
 
 def test_release_of_the_last_epoch_needs_a_reason(uninterrupted, tmp_path):
