@@ -109,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text((snr_markdown if args.snr else markdown)(result, command, args.run))
     args.out.with_suffix(".json").write_text(json.dumps(result | {"command": command}, indent=1) + "\n")
-    for r in result["rows"] if not args.snr else []:
-        extra = f" diff {r['diff']:+.4f} SE {r['se']:.4f} n {r['n']}" if "diff" in r else ""
-        print(f"{r['checkpoint']}: mean {r['mean']:.4f}{extra}")
+    if not args.snr:  # the per-SNR table is in FILE.md
+        for r in result["rows"]:
+            extra = f" diff {r['diff']:+.4f} SE {r['se']:.4f} n {r['n']}" if "diff" in r else ""
+            print(f"{r['checkpoint']}: mean {r['mean']:.4f}{extra}")
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0
 

@@ -20,7 +20,6 @@ __all__ = ["CHECKPOINT_DIR", "release_checkpoint"]
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
-
 def _draw_rules(cfg: dict) -> str:
     """How speech excerpts were drawn, where a run changed the defaults (training and validation)."""
     rules = []
@@ -29,6 +28,7 @@ def _draw_rules(cfg: dict) -> str:
     if cfg.get("min_speech_active"):
         rules.append(f"excerpts with under {cfg['min_speech_active']:.0%} active frames redrawn (`--min-speech-active`)")
     return (" Speech: " + "; ".join(rules) + ".") if rules else ""
+
 
 def _lineage(start: str, limit: int = 20) -> list[dict]:
     """The fine-tuning chain behind ``start`` (a checkpoint path), oldest first: for each checkpoint

@@ -117,9 +117,12 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
     no_train, no_val = split_files(find_audio(*cfg.noise_dirs), cfg.val_fraction)
     if not sp_val or not no_val:
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
-    banks = {k: AudioBank(v) for k, v in dict(no_train=no_train, no_val=no_val).items()}
-    for k, v in dict(sp_train=sp_train, sp_val=sp_val).items():
-        banks[k] = AudioBank(v, groups=speech_folder_of(v, cfg.speech_dirs) if cfg.balance_speech else None)
+
+    def speech_bank(files: list[Path]) -> AudioBank:  # noise is always drawn file by file
+        return AudioBank(files, groups=speech_folder_of(files, cfg.speech_dirs) if cfg.balance_speech else None)
+
+    banks = dict(sp_train=speech_bank(sp_train), sp_val=speech_bank(sp_val), no_train=AudioBank(no_train),
+                 no_val=AudioBank(no_val))
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
                                MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active,
                                          snr_db=(MixConfig.snr_db[0], cfg.snr_max)),

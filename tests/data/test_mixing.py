@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
-from gtcrn_micro.audio.mix import si_snr
 import soundfile as sf
 
+from gtcrn_micro.audio.mix import si_snr
 from gtcrn_micro.data import (AudioBank, MixConfig, MixtureDataset, active_fraction, find_audio, split_files,
                             synthetic_noise)
 
