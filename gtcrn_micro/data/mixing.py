@@ -61,13 +61,19 @@ class AudioBank:
 
     ``segment(rng, n)`` returns a random ``n``-sample float32 excerpt, looping short files. With
     ``groups`` (one id per file, e.g. the folder it came from) every group is drawn equally often,
-    however many files it holds.
+    however many files it holds; ``group_weights`` (one per group id 0, 1, ...) draws them in
+    proportion to their weights instead.
     """
 
     def __init__(self, files: list[Path], sample_rate: int = 16_000, min_seconds: float = 0.5,
-                 groups: list[int] | None = None):
+                 groups: list[int] | None = None, group_weights: list[float] | None = None):
         if groups is not None and len(groups) != len(files):
             raise ValueError(f"groups has {len(groups)} entries for {len(files)} files.")
+        if group_weights is not None:
+            if groups is None:
+                raise ValueError("group_weights needs groups.")
+            if not all(np.isfinite(w) and w > 0 for w in group_weights) or max(groups, default=0) >= len(group_weights):
+                raise ValueError(f"group_weights {list(group_weights)} must be positive, one per group id 0..{max(groups, default=0)}.")
         self.files, self.clips, kept_groups = [], [], []
         for i, f in enumerate(files):
             wav, sr = sf.read(str(f), dtype="float32", always_2d=True)
@@ -89,6 +95,10 @@ class AudioBank:
             for index, g in enumerate(kept_groups):
                 members.setdefault(g, []).append(index)
             self._members = [members[g] for g in sorted(members)]
+        self._p = None  # None: every group equally often (the draw of runs before group_weights)
+        if group_weights is not None:
+            w = np.array([group_weights[g] for g in sorted(members)], dtype=np.float64)
+            self._p = w / w.sum()
         self.sample_rate = sample_rate
         self._peaks: dict[tuple[int, float], float] = {}
 
@@ -106,7 +116,8 @@ class AudioBank:
     def draw(self, rng: np.random.Generator, n: int, index: int | None = None) -> tuple[np.ndarray, int]:
         """As :meth:`segment`, and the index of the clip it came from."""
         if index is None and self._members is not None:
-            group = self._members[int(rng.integers(len(self._members)))]
+            pick = rng.integers(len(self._members)) if self._p is None else rng.choice(len(self._members), p=self._p)
+            group = self._members[int(pick)]
             index = group[int(rng.integers(len(group)))]
         elif index is None:
             index = int(rng.integers(len(self.clips)))

@@ -15,7 +15,7 @@ import numpy as np
 from ..data.mixing import MixConfig, MixtureDataset
 from .losses import LossWeights
 from .metrics import score_pair
-from .trainer import TrainConfig, build_datasets, model_from_checkpoint, score_items
+from .trainer import TrainConfig, build_datasets, mean_scores, model_from_checkpoint, score_items
 
 METRICS = ("pesq", "stoi", "si_snr")
 
@@ -55,10 +55,6 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
             "per_item": {k: v.tolist() for k, v in per_item.items()}, "rows": rows}
 
 
-def _means(scores: list[dict[str, float]]) -> dict[str, float]:
-    return {k: float(np.nanmean([s[k] for s in scores])) for k in METRICS}
-
-
 def compare_at_snrs(cfg: TrainConfig, checkpoints: dict[str, str | Path], snrs: list[float],
                     items: int = 48) -> dict:
     """Score the noisy input and each checkpoint on ``items`` mixtures of ``cfg``'s validation
@@ -78,8 +74,8 @@ def compare_at_snrs(cfg: TrainConfig, checkpoints: dict[str, str | Path], snrs: 
                         min_active=cfg.min_speech_active)
         ds = MixtureDataset(val_set.speech, val_set.noise, items, mix, seed=cfg.seed + 20_000)
         pairs = [ds[i] for i in range(items)]
-        row = {"snr_db": float(snr), "input": _means([score_pair(c.numpy(), n.numpy()) for n, c in pairs])}
+        row = {"snr_db": float(snr), "input": mean_scores([score_pair(c.numpy(), n.numpy()) for n, c in pairs])}
         for name, model in models.items():
-            row[name] = _means(score_items(model, ds, LossWeights())[0])
+            row[name] = mean_scores(score_items(model, ds, LossWeights())[0])
         rows.append(row)
     return {"items": items, "checkpoints": {k: str(v) for k, v in checkpoints.items()}, "rows": rows}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..data import MixConfig
 from .trainer import load_checkpoint
 
 __all__ = ["CHECKPOINT_DIR", "release_checkpoint"]
@@ -25,6 +26,10 @@ def _draw_rules(cfg: dict) -> str:
     rules = []
     if cfg.get("balance_speech"):
         rules.append("each speech folder drawn equally often (`--balance-speech`)")
+    if cfg.get("speech_weights"):
+        ratio = ":".join(f"{w:g}" for w in cfg["speech_weights"])
+        rules.append(f"training drew the speech folders {ratio} in their listed order (`--speech-weights`), "
+                     "validation equally often")
     if cfg.get("min_speech_active"):
         rules.append(f"excerpts with under {cfg['min_speech_active']:.0%} active frames redrawn (`--min-speech-active`)")
     return (" Speech: " + "; ".join(rules) + ".") if rules else ""
@@ -83,6 +88,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
                 "train_config": cfg, "epoch": best["epoch"], "validation": best, "initial": initial},
                dest / f"{name}.pt")
     n_params = sum(v.numel() for k, v in ckpt["model"].items() if "running_" not in k and "num_batches" not in k)
+    mix = MixConfig()  # the mixing defaults every run used (training changes only the top SNR)
     lines = [
         f"# Model card: `{name}` ({ckpt['model_name']})",
         "",
@@ -94,10 +100,11 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         "- Commands (in order; a resumed run appends a line):",
         *[f"  `{c}`" for c in commands],
         f"- Speech folders: {', '.join(cfg['speech_dirs'])}; noise folders: {', '.join(cfg['noise_dirs'])}",
-        f"- Data: on-the-fly mixtures (SNR -5..{cfg.get('snr_max', 20.0):g} dB, level -35..-15 dBFS, 20% simulated "
+        f"- Data: on-the-fly mixtures (SNR {mix.snr_db[0]:g}..{cfg.get('snr_max', mix.snr_db[1]):g} dB, level "
+        f"{mix.level_db[0]:g}..{mix.level_db[1]:g} dBFS, {mix.reverb_prob:.0%} simulated "
         f"rooms, synthetic noise and babble), {cfg['segment_seconds']} s segments, batch {cfg['batch_size']}; validation "
         f"split by file hash ({cfg['val_fraction']:.0%} of files), {cfg['val_items']} fixed validation mixtures of "
-        f"{cfg['val_seconds']} s (SNR -5..20 dB).{_draw_rules(cfg)}",
+        f"{cfg['val_seconds']} s (SNR {mix.snr_db[0]:g}..{mix.snr_db[1]:g} dB).{_draw_rules(cfg)}",
     ]
     if data:
         lines.append(f"- Files and minutes: {json.dumps(data)}")

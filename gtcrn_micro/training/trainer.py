@@ -65,11 +65,13 @@ class TrainConfig:
     act_bound: float = 8.0  # |activation| allowed before the penalty starts
     min_speech_active: float = 0.0  # redraw speech segments with a smaller share of active frames (MixConfig.min_active)
     balance_speech: bool = False  # draw each --speech folder equally often (else each file equally often)
+    speech_weights: list[float] | None = None  # with balance_speech: training draws the folders in these proportions
     snr_max: float = 20.0  # training mixtures' SNR is drawn from -5..snr_max dB (validation stays -5..20 dB)
     val_fraction: float = 0.1  # share of files held out for validation
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
     seed: int = 0
+    val_seed: int = -1  # seed of the validation mixtures; -1 = seed + 10000 (so a new --seed alone changes them)
     init_from: str = ""  # fine-tune: start from this checkpoint's weights (new optimizer and schedule)
     threads: int = 2  # torch intra-op threads (the reference machine has 2 cores)
     checkpoint_every: int = 100  # steps between last.pt writes
@@ -117,19 +119,24 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
     no_train, no_val = split_files(find_audio(*cfg.noise_dirs), cfg.val_fraction)
     if not sp_val or not no_val:
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
+    w = cfg.speech_weights
+    if w is not None and (not cfg.balance_speech or len(w) != len(cfg.speech_dirs) or not all(x > 0 for x in w)):
+        raise ValueError(f"speech_weights needs balance_speech and one positive weight per speech folder "
+                         f"({len(cfg.speech_dirs)}), not {w}.")
 
-    def speech_bank(files: list[Path]) -> AudioBank:  # noise is always drawn file by file
-        return AudioBank(files, groups=speech_folder_of(files, cfg.speech_dirs) if cfg.balance_speech else None)
+    def speech_bank(files: list[Path], weights: list[float] | None = None) -> AudioBank:  # noise: file by file
+        return AudioBank(files, groups=speech_folder_of(files, cfg.speech_dirs) if cfg.balance_speech else None,
+                         group_weights=weights)
 
-    banks = dict(sp_train=speech_bank(sp_train), sp_val=speech_bank(sp_val), no_train=AudioBank(no_train),
-                 no_val=AudioBank(no_val))
+    banks = dict(sp_train=speech_bank(sp_train, cfg.speech_weights), sp_val=speech_bank(sp_val),
+                 no_train=AudioBank(no_train), no_val=AudioBank(no_val))
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
                                MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active,
                                          snr_db=(MixConfig.snr_db[0], cfg.snr_max)),
                                seed=cfg.seed)
     val_set = MixtureDataset(banks["sp_val"], banks["no_val"], cfg.val_items,
                              MixConfig(segment_seconds=cfg.val_seconds, min_active=cfg.min_speech_active),
-                             seed=cfg.seed + 10_000)
+                             seed=cfg.seed + 10_000 if cfg.val_seed < 0 else cfg.val_seed)
     info = {f"{k}_files": len(b) for k, b in banks.items()} | {f"{k}_minutes": round(b.seconds / 60, 1) for k, b in banks.items()}
     return train_set, val_set, info
 
@@ -174,14 +181,17 @@ def score_items(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWe
     return scores, losses, peak
 
 
+def mean_scores(scores: list[dict[str, float]], prefix: str = "") -> dict[str, float]:
+    """Per-item metric dicts -> the mean of each metric, skipping items where it is NaN."""
+    return {f"{prefix}{k}": float(np.nanmean([s[k] for s in scores])) for k in scores[0]}
+
+
 def validate(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWeights,
              bound: ActivationBound | None = None) -> dict[str, float]:
     """Loss and PESQ-wb / STOI / SI-SNR (means) on the fixed validation mixtures; with ``bound``,
     also the largest |activation| it watches (``val_act_peak``)."""
     scores, losses, peak = score_items(model, val_set, weights, bound)
-    out = {"val_loss": float(np.mean(losses))}
-    for k in scores[0]:
-        out[f"val_{k}"] = float(np.nanmean([s[k] for s in scores]))
+    out = {"val_loss": float(np.mean(losses))} | mean_scores(scores, prefix="val_")
     if bound is not None:
         out["val_act_peak"] = peak
     model.train()
@@ -311,10 +321,12 @@ def train(cfg: TrainConfig) -> list[dict]:
         ckpt = load_checkpoint(last, model)
         saved = ckpt["train_config"]
         absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
-                  "min_speech_active": 0.0, "snr_max": 20.0, "balance_speech": False}
+                  "min_speech_active": 0.0, "snr_max": 20.0, "balance_speech": False, "speech_weights": None,
+                  "val_seed": -1}
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
-                    "act_penalty", "act_bound", "min_speech_active", "snr_max", "balance_speech"):
+                    "act_penalty", "act_bound", "min_speech_active", "snr_max", "balance_speech", "speech_weights",
+                    "val_seed"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
@@ -419,6 +431,9 @@ def add_cli_arguments(p) -> None:
     p.add_argument("--balance-speech", action="store_true", default=None,
                    help="draw each --speech folder equally often, however many files it holds "
                         "(default: each file equally often); validation mixtures too")
+    p.add_argument("--speech-weights", nargs="+", type=float, default=None, metavar="W",
+                   help="with --balance-speech: training draws the --speech folders in these proportions, "
+                        "one weight per folder (validation still draws them equally often)")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 

@@ -118,3 +118,16 @@ def test_groups_are_drawn_equally_often_however_many_files_they_hold(banks):
     assert np.mean([plain.draw(rng, 800)[1] >= 10 for _ in range(2000)]) < 0.25
     with pytest.raises(ValueError, match="groups"):
         AudioBank(files, groups=[0])
+
+
+def test_group_weights_draw_groups_in_proportion(banks):
+    files = banks[0].files  # one group of 10 files, one of 2, the small one weighted 3:1
+    bank = AudioBank(files, groups=[0] * 10 + [1] * 2, group_weights=[1.0, 3.0])
+    rng = np.random.default_rng(0)
+    share_small = np.mean([bank.draw(rng, 800)[1] >= 10 for _ in range(2000)])
+    assert 0.70 < share_small < 0.80
+    for bad in ([1.0], [1.0, 0.0], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="group_weights"):
+            AudioBank(files, groups=[0] * 10 + [1] * 2, group_weights=bad)
+    with pytest.raises(ValueError, match="needs groups"):
+        AudioBank(files, group_weights=[1.0])

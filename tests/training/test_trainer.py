@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,6 +64,8 @@ def test_resume_refuses_other_settings(uninterrupted, corpus_dirs):
         train(tiny(corpus_dirs, out, snr_max=30.0))
     with pytest.raises(ValueError, match="balance_speech"):
         train(tiny(corpus_dirs, out, balance_speech=True))
+    with pytest.raises(ValueError, match="val_seed"):
+        train(tiny(corpus_dirs, out, val_seed=5))
 
 
 def test_model_overrides_change_the_model_and_are_saved(corpus_dirs, tmp_path):
@@ -136,6 +139,8 @@ def test_card_names_the_speech_drawing_rules_a_run_changed():
     rules = _draw_rules({"balance_speech": True, "min_speech_active": 0.5})
     assert "`--balance-speech`" in rules and "under 50% active frames" in rules
     assert _draw_rules({"balance_speech": False, "min_speech_active": 0.0}) == ""
+    assert "drew the speech folders 2:1:1 in their listed order" in _draw_rules(
+        {"balance_speech": True, "speech_weights": [2.0, 1.0, 1.0]})
 
 
 def test_release_of_the_last_epoch_needs_a_reason(uninterrupted, tmp_path):
@@ -262,3 +267,35 @@ def test_balance_speech_groups_files_by_the_speech_folder_that_holds_them(tmp_pa
     (a / "sub").mkdir(parents=True), b.mkdir()
     files = [a / "sub" / "x.wav", b / "y.wav", a / "z.wav"]
     assert trainer.speech_folder_of(files, [str(a), str(b)]) == [0, 1, 0]
+
+
+def test_speech_weights_change_training_draws_only_and_val_seed_keeps_validation(corpus_dirs, tmp_path):
+    speech, noise = corpus_dirs
+    a, b = tmp_path / "a", tmp_path / "b"  # two speech folders: 8 files and 4 files
+    a.mkdir(), b.mkdir()
+    for i, f in enumerate(sorted(speech.iterdir())):
+        (a if i < 8 else b).joinpath(f.name).write_bytes(f.read_bytes())
+    base = TrainConfig(speech_dirs=[str(a), str(b)], noise_dirs=[str(noise)], val_items=4, val_seconds=1.0,
+                       val_fraction=0.34, balance_speech=True)
+    weighted = TrainConfig(**{**base.__dict__, "speech_weights": [1.0, 4.0]})
+
+    def share_of_b(bank):
+        rng = np.random.default_rng(0)
+        return np.mean([bank.files[bank.draw(rng, 800)[1]].parent == b for _ in range(2000)])
+
+    train_a, val_a, _ = trainer.build_datasets(base)
+    train_w, val_w, _ = trainer.build_datasets(weighted)
+    assert 0.45 < share_of_b(train_a.speech) < 0.55 and 0.75 < share_of_b(train_w.speech) < 0.85
+    assert 0.45 < share_of_b(val_w.speech) < 0.55  # validation still draws each folder equally often
+    torch.testing.assert_close(val_a[0][0], val_w[0][0])
+    for bad in ([1.0], [1.0, -1.0]):
+        with pytest.raises(ValueError, match="speech_weights"):
+            trainer.build_datasets(TrainConfig(**{**weighted.__dict__, "speech_weights": bad}))
+    with pytest.raises(ValueError, match="speech_weights"):
+        trainer.build_datasets(TrainConfig(**{**weighted.__dict__, "balance_speech": False}))
+    # a new --seed draws new training and validation mixtures; --val-seed keeps the old validation ones
+    _, val_seed1, _ = trainer.build_datasets(TrainConfig(**{**base.__dict__, "seed": 1}))
+    train_kept, val_kept, _ = trainer.build_datasets(TrainConfig(**{**base.__dict__, "seed": 1, "val_seed": 10_000}))
+    assert not torch.allclose(val_a[0][0], val_seed1[0][0])
+    torch.testing.assert_close(val_a[0][0], val_kept[0][0])
+    assert not torch.allclose(train_a[0][0], train_kept[0][0])
