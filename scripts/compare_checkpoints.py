@@ -54,6 +54,19 @@ def markdown(result: dict, command: str, run: Path) -> str:
         lines.append(f"| {r['checkpoint']} | `{r['path']}` | {r['mean']:.4f} | {tail} |")
     lines += ["", "A difference smaller than about two standard errors is within what these mixtures can "
               "resolve: the two checkpoints cannot be told apart on them.", ""]
+    if result.get("by_folder"):
+        names = [r["checkpoint"] for r in result["rows"]]
+        lines += ["## By speech folder", "",
+                  f"The same mixtures, grouped by the `--speech` folder their clean speech came from: mean {metric}, "
+                  f"and each checkpoint's difference to `{names[0]}` with its standard error.", "",
+                  "| speech folder | mixtures | " + " | ".join(names) + " | "
+                  + " | ".join(f"{n} - {names[0]} (SE)" for n in names[1:]) + " |",
+                  "|---|---|" + "---|" * (2 * len(names) - 1)]
+        for g in result["by_folder"]:
+            means = [f"{r['mean']:.4f}" for r in g["rows"]]
+            diffs = [f"{r['diff']:+.4f} ({r['se']:.4f})" for r in g["rows"][1:]]
+            lines.append(f"| `{g['folder']}` | {g['items']} | " + " | ".join(means + diffs) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -80,7 +80,8 @@ pd.DataFrame({title: info for title, (_, _, info) in examples.items()}).T
 """)
 
 ch.md("""
-`snr_db` is the speech-to-noise ratio of the mix, `level_db` the RMS level of the noisy signal in
+`speech_index` is the clip of the speech bank the excerpt came from, `snr_db` the
+speech-to-noise ratio of the mix, `level_db` the RMS level of the noisy signal in
 dB below full scale, `rt60` the reverberation time of the room (seconds for the reverberation to
 decay by 60 dB), and `noise` the kind of noise.
 """)

@@ -227,6 +227,10 @@ class MixtureDataset(torch.utils.data.Dataset):
         """An ``n``-sample speech excerpt as recorded, before room and level: redrawn while near
         silent and, with ``min_active``, while too few of its frames are within 30 dB of its
         recording's loudest frame (at most ``MAX_REDRAWS`` times)."""
+        return self._speech_draw(rng, n)[0]
+
+    def _speech_draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, int]:
+        """:meth:`speech_segment` and the index (in ``speech.files``) of the clip it came from."""
 
         def draw() -> tuple[np.ndarray, int]:
             clean, index = self.speech.draw(rng, n)
@@ -240,14 +244,15 @@ class MixtureDataset(torch.utils.data.Dataset):
             if share >= self.cfg.min_active:
                 break
             clean, index = draw()
-        return clean
+        return clean, index
 
     def mix(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
         """Draw one (noisy, clean, info) example from ``rng``."""
         c = self.cfg
         n = int(round(c.segment_seconds * c.sample_rate))
-        clean = self.speech_segment(rng, n)
-        info = {"snr_db": float(rng.uniform(*c.snr_db)), "level_db": float(rng.uniform(*c.level_db))}
+        clean, speech_index = self._speech_draw(rng, n)
+        info = {"speech_index": speech_index, "snr_db": float(rng.uniform(*c.snr_db)),
+                "level_db": float(rng.uniform(*c.level_db))}
         if rng.random() < c.reverb_prob:
             rir = room_impulse_response(rng, rng.uniform(*c.rt60), c.sample_rate)
             early = rir.copy()
@@ -281,8 +286,15 @@ class MixtureDataset(torch.utils.data.Dataset):
         return (noisy * gain).astype(np.float32), (clean * gain).astype(np.float32), info
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        noisy, clean, _ = self._mix_item(index)
+        return torch.from_numpy(noisy), torch.from_numpy(clean)
+
+    def item_info(self, index: int) -> dict:
+        """What ``dataset[index]`` was made of: ``speech_index`` (into ``speech.files``), SNR, level,
+        room and noise kind (see :meth:`mix`)."""
+        return self._mix_item(index)[2]
+
+    def _mix_item(self, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
         if not 0 <= index < self.length:
             raise IndexError(index)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        noisy, clean, _ = self.mix(rng)
-        return torch.from_numpy(noisy), torch.from_numpy(clean)
+        return self.mix(np.random.default_rng([self.seed, self.epoch, index]))

@@ -15,7 +15,7 @@ import numpy as np
 from ..data.mixing import MixConfig, MixtureDataset
 from .losses import LossWeights
 from .metrics import score_pair
-from .trainer import TrainConfig, build_datasets, mean_scores, model_from_checkpoint, score_items
+from .trainer import TrainConfig, build_datasets, mean_scores, model_from_checkpoint, score_items, speech_folder_of
 
 METRICS = ("pesq", "stoi", "si_snr")
 
@@ -25,9 +25,10 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
     """Score each checkpoint on ``cfg``'s validation mixtures; compare each with the first. The
     mixtures depend on ``cfg`` alone, so checkpoints of other model options can be compared too.
 
-    Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...]}``, one row per
-    checkpoint: its mean and, against the first checkpoint, the mean per-mixture difference, its
-    standard deviation and standard error, and ``n`` (mixtures where both scores are finite).
+    Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...], "by_folder": [...]}``,
+    one row per checkpoint: its mean and, against the first checkpoint, the mean per-mixture
+    difference, its standard deviation and standard error, and ``n`` (mixtures where both scores
+    are finite); ``by_folder`` repeats the rows for the mixtures of each ``--speech`` folder.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, not {metric!r}.")
@@ -39,7 +40,21 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
         model, _ = model_from_checkpoint(path)  # the model each checkpoint was trained as
         scores, _, _ = score_items(model, val_set, LossWeights())
         per_item[name] = np.array([s[metric] for s in scores], dtype=float)
-    base_name = next(iter(checkpoints))
+    speech_files = [val_set.speech.files[val_set.item_info(i)["speech_index"]] for i in range(len(val_set))]
+    folder_of_item = np.array(speech_folder_of(speech_files, cfg.speech_dirs))
+    by_folder = []
+    for f, folder in enumerate(cfg.speech_dirs):
+        mask = folder_of_item == f
+        if mask.any():
+            by_folder.append({"folder": folder, "items": int(mask.sum()),
+                              "rows": _rows({k: v[mask] for k, v in per_item.items()}, checkpoints)})
+    return {"metric": metric, "items": len(val_set), "per_item": {k: v.tolist() for k, v in per_item.items()},
+            "rows": _rows(per_item, checkpoints), "by_folder": by_folder}
+
+
+def _rows(per_item: dict[str, np.ndarray], checkpoints: dict[str, str | Path]) -> list[dict]:
+    """Each checkpoint's mean and its paired difference to the first checkpoint (mean, SD, SE, n)."""
+    base_name = next(iter(per_item))
     base = per_item[base_name]
     rows = []
     for name, values in per_item.items():
@@ -51,8 +66,7 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
             row |= {"diff": float(np.mean(diff)) if len(diff) else math.nan, "sd": sd,
                     "se": sd / math.sqrt(len(diff)) if len(diff) > 1 else math.nan, "n": int(len(diff))}
         rows.append(row)
-    return {"metric": metric, "items": len(val_set),
-            "per_item": {k: v.tolist() for k, v in per_item.items()}, "rows": rows}
+    return rows
 
 
 def compare_at_snrs(cfg: TrainConfig, checkpoints: dict[str, str | Path], snrs: list[float],

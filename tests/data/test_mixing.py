@@ -131,3 +131,14 @@ def test_group_weights_draw_groups_in_proportion(banks):
             AudioBank(files, groups=[0] * 10 + [1] * 2, group_weights=bad)
     with pytest.raises(ValueError, match="needs groups"):
         AudioBank(files, group_weights=[1.0])
+
+
+def test_item_info_names_the_speech_clip_of_each_item(banks):
+    speech, noise = banks
+    ds = MixtureDataset(speech, noise, 6, MixConfig(segment_seconds=0.5), seed=3)
+    for i in range(6):
+        info = ds.item_info(i)
+        assert info == ds.mix(np.random.default_rng([3, 0, i]))[2]
+        assert 0 <= info["speech_index"] < len(speech)
+    with pytest.raises(IndexError):
+        ds.item_info(6)

@@ -4,8 +4,10 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import gtcrn_micro.training.trainer as trainer
 from gtcrn_micro.training import PRESETS, TrainConfig, train
 from gtcrn_micro.training.compare import compare_at_snrs, compare_on_validation
 
@@ -36,6 +38,25 @@ def test_a_checkpoint_against_itself_differs_by_nothing_and_others_by_their_scor
     assert other["mean"] == pytest.approx(sum(v for v in per["b"] if v == v) / len([v for v in per["b"] if v == v]))
 
 
+def test_by_folder_splits_the_mixtures_by_their_speech_folder(run, corpus_dirs, tmp_path):
+    cfg, out = run
+    speech, _ = corpus_dirs
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for i, f in enumerate(sorted(speech.iterdir())):  # copies: a folder is found by the file's real path
+        (a if i % 2 else b).joinpath(f.name).write_bytes(f.read_bytes())
+    two = TrainConfig(**{**cfg.__dict__, "speech_dirs": [str(a), str(b)], "val_items": 8})
+    result = compare_on_validation(two, {"last": out / "last.pt", "best": out / "best.pt"})
+    groups = result["by_folder"]
+    assert sum(g["items"] for g in groups) == 8 and {g["folder"] for g in groups} <= {str(a), str(b)}
+    _, val_set, _ = trainer.build_datasets(two)
+    for g in groups:
+        items = [i for i in range(8) if val_set.speech.files[val_set.item_info(i)["speech_index"]].parent == Path(g["folder"])]
+        assert len(items) == g["items"]
+        mean_best = np.nanmean([result["per_item"]["best"][i] for i in items])
+        assert g["rows"][1]["mean"] == pytest.approx(mean_best)
+
+
 def test_bad_requests_are_clear_errors(run):
     cfg, out = run
     with pytest.raises(ValueError, match="at least two"):
@@ -55,6 +76,7 @@ def test_script_writes_markdown_and_json(run, tmp_path, capsys):
     assert script.main(argv) == 0
     text = md.read_text()
     assert "| last |" in text and "| best |" in text and "mean STOI" in text and "compare_checkpoints.py" in text
+    assert "## By speech folder" in text and "best - last (SE)" in text
     assert json.loads(md.with_suffix(".json").read_text())["metric"] == "stoi"
     assert script.main(["--run", str(tmp_path), "--checkpoint", "a=x", "--checkpoint", "b=y", "--out", str(md)]) == 2
     assert "train_config.json" in capsys.readouterr().err
