@@ -168,23 +168,31 @@ def _evaluate_run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- download-voicebank
 def _download_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dest", metavar="DEST", help="folder to fill: DEST/noisy and DEST/clean (16 kHz FLAC)")
-    p.add_argument("--noisy-url", default=None, help="noisy_testset_wav.zip: URL, file:// URL or local path "
+    p.add_argument("--split", choices=("test", "train"), default="test",
+                   help="test: the 824 test pairs (report on them only); train: the 11,572 pairs of the "
+                        "28-speaker training set, whose clean folder train --speech can use (default test)")
+    p.add_argument("--noisy-url", default=None, help="noisy_testset_wav.zip (noisy_trainset_28spk_wav.zip with "
+                                                      "--split train): URL, file:// URL or local path "
                                                       "(default: the official DataShare URL)")
-    p.add_argument("--clean-url", default=None, help="clean_testset_wav.zip: URL, file:// URL or local path")
+    p.add_argument("--clean-url", default=None, help="clean_testset_wav.zip (clean_trainset_28spk_wav.zip): "
+                                                      "URL, file:// URL or local path")
     p.add_argument("--format", choices=("flac", "wav"), default="flac", help="output format (default flac)")
     p.add_argument("--keep-archives", action="store_true", help="keep the downloaded zip files in DEST/downloads")
 
 
 def _download_run(args: argparse.Namespace) -> int:
-    from .data.corpora import VBD_TEST_URLS, download_voicebank
+    from .data.corpora import VBD_TEST_URLS, VBD_TRAIN_URLS, download_voicebank
 
-    urls = {"noisy": args.noisy_url or VBD_TEST_URLS["noisy"], "clean": args.clean_url or VBD_TEST_URLS["clean"]}
+    default = VBD_TEST_URLS if args.split == "test" else VBD_TRAIN_URLS
+    urls = {"noisy": args.noisy_url or default["noisy"], "clean": args.clean_url or default["clean"]}
     try:
-        out = download_voicebank(args.dest, urls, fmt=args.format, keep_archives=args.keep_archives)
+        out = download_voicebank(args.dest, urls, fmt=args.format, keep_archives=args.keep_archives, split=args.split)
     except OSError as err:
         raise CLIError(str(err)) from None
-    print(f"VoiceBank-DEMAND test set (CC BY 4.0, doi:10.7488/ds/2117) in {out['noisy']} and {out['clean']}; "
-          "use it for reporting only.")
+    use = ("use it for reporting only." if args.split == "test" else
+           f"train on its clean speech with: gtcrn-micro train --speech {out['clean']} --noise NOISE_DIR ...")
+    print(f"VoiceBank-DEMAND {args.split} set (CC BY 4.0, doi:10.7488/ds/2117) in {out['noisy']} and {out['clean']}; "
+          + use)
     return 0
 
 
@@ -259,7 +267,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "enhance": ("enhance an audio file or a folder of audio files", _enhance_args, _enhance_run),
     "evaluate": ("score a model with PESQ-wb, STOI, SI-SNR (and DNSMOS) on folders of noisy and clean files",
                  _evaluate_args, _evaluate_run),
-    "download-voicebank": ("download the VoiceBank-DEMAND test set and resample it to 16 kHz",
+    "download-voicebank": ("download the VoiceBank-DEMAND test (or training) set and resample it to 16 kHz",
                            _download_args, _download_run),
     "export": ("export the streaming step to ONNX and float / int8 / 16x8 TFLite, checked against torch",
                _export_args, _export_run),

@@ -153,3 +153,7 @@ def test_download_voicebank_from_local_archives(tmp_path, capsys):
     assert main(args) == 0
     assert "reporting only" in capsys.readouterr().out
     assert sf.info(str(dest / "clean" / "p232_001.flac")).frames == 1600
+    train = tmp_path / "vbd_train"
+    assert main(["download-voicebank", str(train), "--split", "train", "--noisy-url", str(urls["noisy"]),
+                 "--clean-url", str(urls["clean"])]) == 0
+    assert f"gtcrn-micro train --speech {train / 'clean'}" in capsys.readouterr().out

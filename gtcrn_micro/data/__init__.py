@@ -5,9 +5,9 @@ from .mixing import (AUDIO_EXTENSIONS, AudioBank, MixConfig, MixtureDataset, act
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioBank", "MixConfig", "MixtureDataset", "active_fraction", "find_audio",
            "room_impulse_response", "split_files", "synthetic_noise"]
-from .corpora import VBD_TEST_URLS, download_voicebank, paired_files  # noqa: E402
+from .corpora import VBD_TEST_URLS, VBD_TRAIN_URLS, download_voicebank, paired_files  # noqa: E402
 
-__all__ += ["VBD_TEST_URLS", "download_voicebank", "paired_files"]
+__all__ += ["VBD_TEST_URLS", "VBD_TRAIN_URLS", "download_voicebank", "paired_files"]
 from .shipped import shipped_corpus, shipped_mixture_dataset  # noqa: E402
 
 __all__ += ["shipped_corpus", "shipped_mixture_dataset"]

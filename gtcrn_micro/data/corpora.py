@@ -31,12 +31,16 @@ import soundfile as sf
 from ..audio.io import AudioError, AudioNotice, check_audio, resample, save_audio
 from .mixing import AUDIO_EXTENSIONS, find_audio
 
-__all__ = ["VBD_TEST_URLS", "VBD_TEST_FILES", "VBD_DOI", "paired_files", "download_voicebank"]
+__all__ = ["VBD_TEST_URLS", "VBD_TRAIN_URLS", "VBD_TEST_FILES", "VBD_DOI", "paired_files", "download_voicebank"]
 
 _DATASHARE = "https://datashare.ed.ac.uk/bitstream/handle/10283/2791/"
 VBD_TEST_URLS: dict[str, str] = {  # official 48 kHz archives of the test set
     "noisy": _DATASHARE + "noisy_testset_wav.zip",
     "clean": _DATASHARE + "clean_testset_wav.zip",
+}
+VBD_TRAIN_URLS: dict[str, str] = {  # official 48 kHz archives of the 28-speaker training set (11,572 pairs)
+    "noisy": _DATASHARE + "noisy_trainset_28spk_wav.zip",
+    "clean": _DATASHARE + "clean_trainset_28spk_wav.zip",
 }
 VBD_TEST_FILES = 824  # utterances in the test set (speakers p232 and p257)
 VBD_DOI = "10.7488/ds/2117"
@@ -155,7 +159,7 @@ def _extract(archive: Path, source: str, out_dir: Path, sample_rate: int, fmt: s
                     continue  # macOS metadata, not audio
                 target = tmp / f"{path.stem}.{fmt}"
                 if target.exists():
-                    raise ValueError(f"{source} holds two files named {path.stem}; the archive is not a test set.")
+                    raise ValueError(f"{source} holds two files named {path.stem}; the archive is not a VoiceBank-DEMAND set.")
                 try:
                     data, rate = sf.read(io.BytesIO(zf.read(member)), dtype="float32", always_2d=True)  # (L,C)
                 except (sf.LibsndfileError, RuntimeError) as err:
@@ -190,23 +194,29 @@ def download_voicebank(
     fmt: str = "flac",
     keep_archives: bool = False,
     progress: bool = True,
+    split: str = "test",
 ) -> dict[str, Path]:
-    """Download and unpack the VoiceBank-DEMAND test set into ``dest/noisy`` and ``dest/clean``.
+    """Download and unpack the VoiceBank-DEMAND test set (or with ``split="train"`` the 28-speaker
+    training set) into ``dest/noisy`` and ``dest/clean``.
 
     ``urls`` maps ``"noisy"`` and ``"clean"`` to the two zip archives: by default the official
-    DataShare URLs (:data:`VBD_TEST_URLS`, 48 kHz WAV); a ``file://`` URL or a local path works
+    DataShare URLs (:data:`VBD_TEST_URLS` or :data:`VBD_TRAIN_URLS`, 48 kHz WAV); a ``file://`` URL or a local path works
     too (for an archive downloaded by hand). Each file is mixed to mono, resampled to
     ``sample_rate`` and written as ``fmt`` (``flac`` or ``wav``, 16-bit). A folder that was
     already completely extracted is skipped, so running it again costs nothing; an interrupted
     run leaves no half-filled folder. Downloads go to ``dest/downloads`` and are deleted after
     extraction unless ``keep_archives``. Returns ``{"noisy": path, "clean": path}``.
 
-    License: CC BY 4.0, cite Valentini-Botinhao (2017), doi:10.7488/ds/2117. Report on this set
-    only; never choose checkpoints, hyper-parameters or calibration data on it.
+    License: CC BY 4.0, cite Valentini-Botinhao (2017), doi:10.7488/ds/2117. Report on the test
+    set only; never choose checkpoints, hyper-parameters or calibration data on it. The training
+    set's clean speech (28 VCTK speakers, none of them in the test set) can be passed to
+    ``train --speech``, which mixes its own noisy inputs.
     """
     if fmt not in ("flac", "wav"):
         raise ValueError(f"fmt {fmt!r} is not supported; use 'flac' or 'wav'.")
-    urls = dict(VBD_TEST_URLS if urls is None else urls)
+    if split not in ("test", "train"):
+        raise ValueError(f"split {split!r} is not a VoiceBank-DEMAND split; use 'test' or 'train'.")
+    urls = dict((VBD_TEST_URLS if split == "test" else VBD_TRAIN_URLS) if urls is None else urls)
     missing = {"noisy", "clean"} - set(urls)
     if missing:
         raise ValueError(f"urls lacks {', '.join(sorted(missing))}; give both 'noisy' and 'clean' archives.")

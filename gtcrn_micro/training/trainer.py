@@ -430,7 +430,8 @@ def add_cli_arguments(p) -> None:
                    help="change one model option of the preset, e.g. tra_energy=abs (repeatable)")
     p.add_argument("--balance-speech", action="store_true", default=None,
                    help="draw each --speech folder equally often, however many files it holds "
-                        "(default: each file equally often); validation mixtures too")
+                        "(default: each file equally often); validation mixtures too. Excerpts that "
+                        "--min-speech-active rejects are redrawn from any folder")
     p.add_argument("--speech-weights", nargs="+", type=float, default=None, metavar="W",
                    help="with --balance-speech: training draws the --speech folders in these proportions, "
                         "one weight per folder (validation still draws them equally often)")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gtcrn_micro.data import VBD_TEST_URLS, download_voicebank, paired_files
+from gtcrn_micro.data import VBD_TEST_URLS, VBD_TRAIN_URLS, download_voicebank, paired_files
 
 
 def _touch(folder, *names):
@@ -135,3 +135,8 @@ def test_http_download_path_without_network(archives, tmp_path, monkeypatch):
     out = download_voicebank(tmp_path / "vbd", progress=False)
     assert opened == [VBD_TEST_URLS["noisy"], VBD_TEST_URLS["clean"]]
     assert len(list(out["noisy"].glob("*.flac"))) == 2 and not (tmp_path / "vbd" / "downloads").exists()
+    download_voicebank(tmp_path / "vbd_train", progress=False, split="train")
+    assert opened[2:] == [VBD_TRAIN_URLS["noisy"], VBD_TRAIN_URLS["clean"]]
+    assert all("trainset_28spk_wav.zip" in u for u in opened[2:])
+    with pytest.raises(ValueError, match="split 'dev'"):
+        download_voicebank(tmp_path / "vbd_dev", progress=False, split="dev")
