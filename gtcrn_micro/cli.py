@@ -168,7 +168,7 @@ def _evaluate_run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- download-voicebank
 def _download_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dest", metavar="DEST", help="folder to fill: DEST/noisy and DEST/clean (16 kHz FLAC)")
-    p.add_argument("--split", choices=("test", "train"), default="test",
+    p.add_argument("--split", choices=("test", "train"), default="test",  # the keys of corpora.VBD_URLS
                    help="test: the 824 test pairs (report on them only); train: the 11,572 pairs of the "
                         "28-speaker training set, whose clean folder train --speech can use (default test)")
     p.add_argument("--noisy-url", default=None, help="noisy_testset_wav.zip (noisy_trainset_28spk_wav.zip with "
@@ -181,9 +181,9 @@ def _download_args(p: argparse.ArgumentParser) -> None:
 
 
 def _download_run(args: argparse.Namespace) -> int:
-    from .data.corpora import VBD_TEST_URLS, VBD_TRAIN_URLS, download_voicebank
+    from .data.corpora import VBD_URLS, download_voicebank
 
-    default = VBD_TEST_URLS if args.split == "test" else VBD_TRAIN_URLS
+    default = VBD_URLS[args.split]
     urls = {"noisy": args.noisy_url or default["noisy"], "clean": args.clean_url or default["clean"]}
     try:
         out = download_voicebank(args.dest, urls, fmt=args.format, keep_archives=args.keep_archives, split=args.split)

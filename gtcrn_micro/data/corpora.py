@@ -31,7 +31,7 @@ import soundfile as sf
 from ..audio.io import AudioError, AudioNotice, check_audio, resample, save_audio
 from .mixing import AUDIO_EXTENSIONS, find_audio
 
-__all__ = ["VBD_TEST_URLS", "VBD_TRAIN_URLS", "VBD_TEST_FILES", "VBD_DOI", "paired_files", "download_voicebank"]
+__all__ = ["VBD_TEST_URLS", "VBD_TRAIN_URLS", "VBD_URLS", "VBD_TEST_FILES", "VBD_DOI", "paired_files", "download_voicebank"]
 
 _DATASHARE = "https://datashare.ed.ac.uk/bitstream/handle/10283/2791/"
 VBD_TEST_URLS: dict[str, str] = {  # official 48 kHz archives of the test set
@@ -42,6 +42,7 @@ VBD_TRAIN_URLS: dict[str, str] = {  # official 48 kHz archives of the 28-speaker
     "noisy": _DATASHARE + "noisy_trainset_28spk_wav.zip",
     "clean": _DATASHARE + "clean_trainset_28spk_wav.zip",
 }
+VBD_URLS = {"test": VBD_TEST_URLS, "train": VBD_TRAIN_URLS}  # each split's archives, by split name
 VBD_TEST_FILES = 824  # utterances in the test set (speakers p232 and p257)
 VBD_DOI = "10.7488/ds/2117"
 _DONE = ".complete"  # marker written after a folder is fully extracted
@@ -214,9 +215,9 @@ def download_voicebank(
     """
     if fmt not in ("flac", "wav"):
         raise ValueError(f"fmt {fmt!r} is not supported; use 'flac' or 'wav'.")
-    if split not in ("test", "train"):
-        raise ValueError(f"split {split!r} is not a VoiceBank-DEMAND split; use 'test' or 'train'.")
-    urls = dict((VBD_TEST_URLS if split == "test" else VBD_TRAIN_URLS) if urls is None else urls)
+    if split not in VBD_URLS:
+        raise ValueError(f"split {split!r} is not a VoiceBank-DEMAND split; use one of {', '.join(VBD_URLS)}.")
+    urls = dict(VBD_URLS[split] if urls is None else urls)
     missing = {"noisy", "clean"} - set(urls)
     if missing:
         raise ValueError(f"urls lacks {', '.join(sorted(missing))}; give both 'noisy' and 'clean' archives.")
