@@ -54,18 +54,23 @@ def markdown(result: dict, command: str, run: Path) -> str:
         lines.append(f"| {r['checkpoint']} | `{r['path']}` | {r['mean']:.4f} | {tail} |")
     lines += ["", "A difference smaller than about two standard errors is within what these mixtures can "
               "resolve: the two checkpoints cannot be told apart on them.", ""]
-    if result.get("by_folder"):
-        names = [r["checkpoint"] for r in result["rows"]]
-        lines += ["## By speech folder", "",
-                  f"The same mixtures, grouped by the `--speech` folder their clean speech came from: mean {metric}, "
+    names = [r["checkpoint"] for r in result["rows"]]
+    for key, title, what, column in (
+            ("by_folder", "By speech folder", "the `--speech` folder their clean speech came from", "speech folder"),
+            ("by_snr", "By SNR band", "their SNR band (clean: clean speech in, SNR 100 dB, no room)", "SNR band")):
+        if not result.get(key):
+            continue
+        lines += [f"## {title}", "",
+                  f"The same mixtures, grouped by {what}: mean {metric}, "
                   f"and each checkpoint's difference to `{names[0]}` with its standard error.", "",
-                  "| speech folder | mixtures | " + " | ".join(names) + " | "
+                  f"| {column} | mixtures | " + " | ".join(names) + " | "
                   + " | ".join(f"{n} - {names[0]} (SE)" for n in names[1:]) + " |",
                   "|---|---|" + "---|" * (2 * len(names) - 1)]
-        for g in result["by_folder"]:
+        for g in result[key]:
             means = [f"{r['mean']:.4f}" for r in g["rows"]]
             diffs = [f"{r['diff']:+.4f} ({r['se']:.4f})" for r in g["rows"][1:]]
-            lines.append(f"| `{g['folder']}` | {g['items']} | " + " | ".join(means + diffs) + " |")
+            label = f"`{g['folder']}`" if key == "by_folder" else g["snr"]
+            lines.append(f"| {label} | {g['items']} | " + " | ".join(means + diffs) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, type=Path, help="training run folder (reads its train_config.json)")
     p.add_argument("--checkpoint", action="append", required=True, metavar="NAME=PATH",
-                   help="a checkpoint to score (two or more; each is compared with the first)")
+                   help="a checkpoint to score (two or more; each is compared with the first); "
+                        "PATH none scores the noisy input itself, e.g. --checkpoint noisy=none")
     p.add_argument("--metric", default="pesq", choices=["pesq", "stoi", "si_snr"])
     p.add_argument("--out", required=True, type=Path, help="FILE.md to write (and FILE.json next to it)")
     p.add_argument("--snr", type=float, nargs="+", metavar="DB",

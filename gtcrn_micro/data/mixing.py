@@ -22,10 +22,11 @@ import soundfile as sf
 import torch
 from scipy.signal import fftconvolve, resample_poly
 
-__all__ = ["AUDIO_EXTENSIONS", "find_audio", "split_files", "AudioBank", "MixConfig", "MixtureDataset",
+__all__ = ["AUDIO_EXTENSIONS", "CLEAN_SNR_DB", "find_audio", "split_files", "AudioBank", "MixConfig", "MixtureDataset",
            "synthetic_noise", "room_impulse_response"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+CLEAN_SNR_DB = 100.0  # the SNR of MixConfig.clean_prob examples: the added noise is 100 dB down, inaudible
 
 
 def find_audio(*roots: str | Path) -> list[Path]:
@@ -62,7 +63,8 @@ class AudioBank:
     ``segment(rng, n)`` returns a random ``n``-sample float32 excerpt, looping short files. With
     ``groups`` (one id per file, e.g. the folder it came from) every group is drawn equally often,
     however many files it holds; ``group_weights`` (one per group id 0, 1, ...) draws them in
-    proportion to their weights instead.
+    proportion to their weights instead. ``draw(..., group=g)`` draws from the ``g``-th group
+    (in sorted order of the group ids present) only.
     """
 
     def __init__(self, files: list[Path], sample_rate: int = 16_000, min_seconds: float = 0.5,
@@ -113,9 +115,18 @@ class AudioBank:
         """A random ``n``-sample excerpt (float32) of clip ``index`` (random clip if None)."""
         return self.draw(rng, n, index)[0]
 
-    def draw(self, rng: np.random.Generator, n: int, index: int | None = None) -> tuple[np.ndarray, int]:
-        """As :meth:`segment`, and the index of the clip it came from."""
-        if index is None and self._members is not None:
+    @property
+    def n_groups(self) -> int:
+        """How many groups hold usable clips (1 without ``groups``)."""
+        return 1 if self._members is None else len(self._members)
+
+    def draw(self, rng: np.random.Generator, n: int, index: int | None = None,
+             group: int | None = None) -> tuple[np.ndarray, int]:
+        """As :meth:`segment`, and the index of the clip it came from; ``group``: only from that group."""
+        if index is None and group is not None:
+            members = self._members[group] if self._members is not None else range(len(self.clips))
+            index = members[int(rng.integers(len(members)))]
+        elif index is None and self._members is not None:
             pick = rng.integers(len(self._members)) if self._p is None else rng.choice(len(self._members), p=self._p)
             group = self._members[int(pick)]
             index = group[int(rng.integers(len(group)))]
@@ -179,6 +190,7 @@ class MixConfig:
     synthetic_prob: float = 0.15  # fraction with synthetic noise (white/pink/brown/hum)
     babble_prob: float = 0.1  # fraction with babble made of 3-6 other utterances
     min_active: float = 0.0  # redraw a speech segment with a smaller share of active frames (0 = keep any)
+    clean_prob: float = 0.0  # fraction of clean examples: no room, noise CLEAN_SNR_DB down (the model must leave them alone)
     sample_rate: int = 16_000
 
 
@@ -210,12 +222,15 @@ class MixtureDataset(torch.utils.data.Dataset):
     """``dataset[i] -> (noisy, clean)``, each a float32 tensor of ``segment_seconds`` samples.
 
     Deterministic in ``(seed, epoch, i)``; call :meth:`set_epoch` to draw a fresh set of
-    mixtures. ``length`` is how many examples one epoch has.
+    mixtures. ``length`` is how many examples one epoch has. ``balanced``: item ``i`` takes its
+    speech from group ``i % speech.n_groups`` of the speech bank (redraws too), so every group
+    (e.g. every ``--speech`` folder) gives the same number of items, within one.
     """
 
     def __init__(self, speech: AudioBank, noise: AudioBank, length: int, cfg: MixConfig = MixConfig(),
-                 seed: int = 0, epoch: int = 0):
+                 seed: int = 0, epoch: int = 0, balanced: bool = False):
         self.speech, self.noise, self.length, self.cfg, self.seed, self.epoch = speech, noise, length, cfg, seed, epoch
+        self.balanced = balanced
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -223,19 +238,19 @@ class MixtureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def speech_segment(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def speech_segment(self, rng: np.random.Generator, n: int, group: int | None = None) -> np.ndarray:
         """An ``n``-sample speech excerpt as recorded, before room and level: redrawn while near
         silent and, with ``min_active``, while too few of its frames are within 30 dB of its
-        recording's loudest frame (at most ``MAX_REDRAWS`` times)."""
-        return self._speech_draw(rng, n)[0]
+        recording's loudest frame (at most ``MAX_REDRAWS`` times); ``group``: from that speech group only."""
+        return self._speech_draw(rng, n, group)[0]
 
-    def _speech_draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, int]:
+    def _speech_draw(self, rng: np.random.Generator, n: int, group: int | None = None) -> tuple[np.ndarray, int]:
         """:meth:`speech_segment` and the index (in ``speech.files``) of the clip it came from."""
 
         def draw() -> tuple[np.ndarray, int]:
-            clean, index = self.speech.draw(rng, n)
+            clean, index = self.speech.draw(rng, n, group=group)
             while np.sqrt(np.mean(clean**2)) < 1e-3:  # mostly silence: draw again
-                clean, index = self.speech.draw(rng, n)
+                clean, index = self.speech.draw(rng, n, group=group)
             return clean, index
 
         clean, index = draw()
@@ -246,14 +261,18 @@ class MixtureDataset(torch.utils.data.Dataset):
             clean, index = draw()
         return clean, index
 
-    def mix(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Draw one (noisy, clean, info) example from ``rng``."""
+    def mix(self, rng: np.random.Generator, group: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Draw one (noisy, clean, info) example from ``rng`` (speech from ``group`` only, if given)."""
         c = self.cfg
         n = int(round(c.segment_seconds * c.sample_rate))
-        clean, speech_index = self._speech_draw(rng, n)
+        clean, speech_index = self._speech_draw(rng, n, group)
+        # clean_prob = 0 draws nothing here: the mixtures of runs made before it stay the same
+        is_clean = c.clean_prob > 0 and rng.random() < c.clean_prob
         info = {"speech_index": speech_index, "snr_db": float(rng.uniform(*c.snr_db)),
                 "level_db": float(rng.uniform(*c.level_db))}
-        if rng.random() < c.reverb_prob:
+        if is_clean:
+            info["snr_db"] = CLEAN_SNR_DB
+        if rng.random() < c.reverb_prob and not is_clean:
             rir = room_impulse_response(rng, rng.uniform(*c.rt60), c.sample_rate)
             early = rir.copy()
             early[int(c.early_ms / 1000 * c.sample_rate):] = 0.0
@@ -297,4 +316,5 @@ class MixtureDataset(torch.utils.data.Dataset):
     def _mix_item(self, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
         if not 0 <= index < self.length:
             raise IndexError(index)
-        return self.mix(np.random.default_rng([self.seed, self.epoch, index]))
+        group = index % self.speech.n_groups if self.balanced else None
+        return self.mix(np.random.default_rng([self.seed, self.epoch, index]), group)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.mixing import MixConfig, MixtureDataset
+from ..data.splits import item_labels, snr_band_order
 from .losses import LossWeights
 from .metrics import score_pair
 from .trainer import TrainConfig, build_datasets, mean_scores, model_from_checkpoint, score_items, speech_folder_of
@@ -24,11 +25,14 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
                           metric: str = "pesq") -> dict:
     """Score each checkpoint on ``cfg``'s validation mixtures; compare each with the first. The
     mixtures depend on ``cfg`` alone, so checkpoints of other model options can be compared too.
+    A checkpoint path ``"none"`` scores the noisy input itself (the model that changes nothing).
 
-    Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...], "by_folder": [...]}``,
-    one row per checkpoint: its mean and, against the first checkpoint, the mean per-mixture
-    difference, its standard deviation and standard error, and ``n`` (mixtures where both scores
-    are finite); ``by_folder`` repeats the rows for the mixtures of each ``--speech`` folder.
+    Returns ``{"metric", "items", "per_item": {name: [...]}, "rows": [...], "by_folder": [...],
+    "by_snr": [...]}``, one row per checkpoint: its mean and, against the first checkpoint, the mean
+    per-mixture difference, its standard deviation and standard error, and ``n`` (mixtures where
+    both scores are finite); ``by_folder`` repeats the rows for the mixtures of each ``--speech``
+    folder, ``by_snr`` for each SNR band (:func:`~gtcrn_micro.data.splits.snr_band`; ``"clean"``:
+    clean speech in, where a good model changes nothing).
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, not {metric!r}.")
@@ -37,19 +41,34 @@ def compare_on_validation(cfg: TrainConfig, checkpoints: dict[str, str | Path],
     _, val_set, _ = build_datasets(cfg)
     per_item = {}
     for name, path in checkpoints.items():
-        model, _ = model_from_checkpoint(path)  # the model each checkpoint was trained as
-        scores, _, _ = score_items(model, val_set, LossWeights())
+        if str(path) == "none":  # the noisy input, unprocessed
+            scores = [score_pair(clean.numpy(), noisy.numpy()) for noisy, clean in (val_set[i] for i in range(len(val_set)))]
+        else:
+            model, _ = model_from_checkpoint(path)  # the model each checkpoint was trained as
+            scores, _, _ = score_items(model, val_set, LossWeights())
         per_item[name] = np.array([s[metric] for s in scores], dtype=float)
     speech_files = [val_set.speech.files[val_set.item_info(i)["speech_index"]] for i in range(len(val_set))]
-    folder_of_item = np.array(speech_folder_of(speech_files, cfg.speech_dirs))
-    by_folder = []
-    for f, folder in enumerate(cfg.speech_dirs):
-        mask = folder_of_item == f
-        if mask.any():
-            by_folder.append({"folder": folder, "items": int(mask.sum()),
-                              "rows": _rows({k: v[mask] for k, v in per_item.items()}, checkpoints)})
+    folders = [cfg.speech_dirs[f] for f in speech_folder_of(speech_files, cfg.speech_dirs)]
+    by_folder = [{"folder": g["group"], "items": g["items"], "rows": g["rows"]}
+                 for g in by_group(per_item, folders, cfg.speech_dirs, checkpoints)]
+    by_snr = [{"snr": g["group"], "items": g["items"], "rows": g["rows"]}
+              for g in by_group(per_item, item_labels(val_set, cfg.speech_dirs)["snr"], snr_band_order(), checkpoints)]
     return {"metric": metric, "items": len(val_set), "per_item": {k: v.tolist() for k, v in per_item.items()},
-            "rows": _rows(per_item, checkpoints), "by_folder": by_folder}
+            "rows": _rows(per_item, checkpoints), "by_folder": by_folder, "by_snr": by_snr}
+
+
+def by_group(per_item: dict[str, np.ndarray], labels: list[str], order: list[str],
+             checkpoints: dict[str, str | Path]) -> list[dict]:
+    """:func:`_rows` for the items of each label (one label per item, e.g. its speech folder or SNR
+    band), in ``order``; labels no item has are left out. ``[{"group", "items", "rows"}]``."""
+    labels = np.array(labels, dtype=object)
+    out = []
+    for name in order:
+        mask = labels == name
+        if mask.any():
+            out.append({"group": name, "items": int(mask.sum()),
+                        "rows": _rows({k: np.asarray(v)[mask] for k, v in per_item.items()}, checkpoints)})
+    return out
 
 
 def _rows(per_item: dict[str, np.ndarray], checkpoints: dict[str, str | Path]) -> list[dict]:

@@ -2,7 +2,8 @@
 
 - Data: on-the-fly mixtures (``gtcrn_micro.data``), deterministic in (seed, epoch, index), from
   folders of clean speech and of noise; a validation split by file hash that shares no file with
-  training.
+  training, or (``split="speaker"``, the ``speaker`` preset) by speaker folder, with validation
+  mixtures balanced across the ``--speech`` folders (:mod:`gtcrn_micro.data.splits`).
 - Optimisation: Adam, linear warm-up then cosine decay, gradient-norm clipping, the hybrid loss.
 - Validation after every epoch on a fixed set of mixtures: loss, PESQ-wb, STOI, SI-SNR. The best
   checkpoint is chosen on validation PESQ only.
@@ -36,6 +37,7 @@ from tqdm.auto import tqdm
 from ..audio.stft import istft, stft
 from ..config import get_config
 from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
+from ..data.splits import speech_folder_of, split_by_speaker
 from .bounds import ActivationBound
 from .losses import LossWeights, hybrid_loss
 from .metrics import score_pair
@@ -66,8 +68,13 @@ class TrainConfig:
     min_speech_active: float = 0.0  # redraw speech segments with a smaller share of active frames (MixConfig.min_active)
     balance_speech: bool = False  # draw each --speech folder equally often (else each file equally often)
     speech_weights: list[float] | None = None  # with balance_speech: training draws the folders in these proportions
-    snr_max: float = 20.0  # training mixtures' SNR is drawn from -5..snr_max dB (validation stays -5..20 dB)
-    val_fraction: float = 0.1  # share of files held out for validation
+    snr_max: float = 20.0  # training mixtures' SNR is drawn from -5..snr_max dB (validation: val_snr_max)
+    clean_share: float = 0.0  # share of training mixtures that are clean speech (no room, SNR 100 dB): leave it alone
+    split: str = "file"  # "file": 10 % of files by hash; "speaker": whole speaker folders (data/splits.py), and
+    #                      validation mixtures drawn from each --speech folder in turn (balanced across sources)
+    val_fraction: float = 0.1  # share of files (or of speakers) held out for validation
+    val_snr_max: float = 20.0  # validation mixtures' SNR is drawn from -5..val_snr_max dB (20: runs before it)
+    val_clean_share: float = 0.0  # share of validation mixtures that are clean speech (SNR 100 dB, no room)
     val_items: int = 48  # fixed validation mixtures
     val_seconds: float = 4.0
     seed: int = 0
@@ -85,6 +92,11 @@ class TrainConfig:
 PRESETS: dict[str, dict] = {
     # The long CPU run behind the shipped checkpoints (hours on 2 cores; resumable).
     "full": {},
+    # Next runs (issue 22): speaker-disjoint split, source-balanced validation of 300 fixed mixtures
+    # with SNRs up to 40 dB and 20 % clean speech (does the model leave it alone?); training up to
+    # 40 dB with 5 % clean examples. The data settings only: the run's length is "full"'s.
+    "speaker": dict(split="speaker", val_items=300, val_snr_max=40.0, val_clean_share=0.2, snr_max=40.0,
+                    clean_share=0.05, min_speech_active=0.5),
     # Minutes on a laptop CPU: the book's demonstration run on the shipped sample clips.
     "cpu-tiny": dict(epochs=2, steps_per_epoch=10, batch_size=4, segment_seconds=1.0, warmup_steps=5,
                      val_items=4, val_seconds=2.0, val_fraction=0.34, checkpoint_every=5),
@@ -99,23 +111,28 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def speech_folder_of(files: list[Path], roots: list[str]) -> list[int]:
-    """For each file, the position in ``roots`` of the first folder that holds it."""
-    resolved = [Path(r).resolve() for r in roots]
-    out = []
-    for f in files:
-        path = Path(f).resolve()
-        out.append(next(i for i, r in enumerate(resolved) if path.is_relative_to(r)))
-    return out
-
-
 def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, dict]:
-    """Train and validation mixture sets from the speech/noise folders, split by file hash."""
+    """Train and validation mixture sets from the speech/noise folders, split by file hash or
+    (``split="speaker"``) by speaker; noise is always split by file hash."""
     if not cfg.speech_dirs or not cfg.noise_dirs:
         raise ValueError("Pass at least one speech folder and one noise folder (--speech DIR --noise DIR).")
-    if not cfg.snr_max > MixConfig.snr_db[0]:
-        raise ValueError(f"snr_max must be above {MixConfig.snr_db[0]} dB, not {cfg.snr_max}.")
-    sp_train, sp_val = split_files(find_audio(*cfg.speech_dirs), cfg.val_fraction)
+    for name in ("snr_max", "val_snr_max"):
+        if not getattr(cfg, name) > MixConfig.snr_db[0]:
+            raise ValueError(f"{name} must be above {MixConfig.snr_db[0]} dB, not {getattr(cfg, name)}.")
+    for name in ("clean_share", "val_clean_share"):
+        if not 0 <= getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 0 and below 1, not {getattr(cfg, name)}.")
+    if cfg.split not in ("file", "speaker"):
+        raise ValueError(f"split must be 'file' or 'speaker', not {cfg.split!r}.")
+    speech_files = find_audio(*cfg.speech_dirs)
+    if cfg.split == "speaker":
+        found = set(speech_folder_of(speech_files, cfg.speech_dirs))
+        for i, d in enumerate(cfg.speech_dirs):
+            if i not in found:
+                raise ValueError(f"The speech folder {d} holds no .wav/.flac/.ogg files; remove it from --speech.")
+        sp_train, sp_val = split_by_speaker(speech_files, cfg.speech_dirs, cfg.val_fraction)
+    else:
+        sp_train, sp_val = split_files(speech_files, cfg.val_fraction)
     no_train, no_val = split_files(find_audio(*cfg.noise_dirs), cfg.val_fraction)
     if not sp_val or not no_val:
         raise ValueError("The validation split is empty: add more files or raise val_fraction.")
@@ -124,20 +141,30 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
         raise ValueError(f"speech_weights needs balance_speech and one positive weight per speech folder "
                          f"({len(cfg.speech_dirs)}), not {w}.")
 
-    def speech_bank(files: list[Path], weights: list[float] | None = None) -> AudioBank:  # noise: file by file
-        return AudioBank(files, groups=speech_folder_of(files, cfg.speech_dirs) if cfg.balance_speech else None,
-                         group_weights=weights)
+    def speech_bank(files: list[Path], weights: list[float] | None = None, by_folder: bool = False) -> AudioBank:
+        return AudioBank(files, groups=speech_folder_of(files, cfg.speech_dirs) if by_folder else None,
+                         group_weights=weights)  # noise: file by file
 
-    banks = dict(sp_train=speech_bank(sp_train, cfg.speech_weights), sp_val=speech_bank(sp_val),
+    balanced_val = cfg.split == "speaker"  # validation item i from the (i % folders)-th --speech folder
+    banks = dict(sp_train=speech_bank(sp_train, cfg.speech_weights, cfg.balance_speech),
+                 sp_val=speech_bank(sp_val, by_folder=cfg.balance_speech or balanced_val),
                  no_train=AudioBank(no_train), no_val=AudioBank(no_val))
+    if balanced_val and banks["sp_val"].n_groups < len(cfg.speech_dirs):
+        empty = sorted(set(cfg.speech_dirs) - {cfg.speech_dirs[i] for i in speech_folder_of(banks["sp_val"].files,
+                                                                                           cfg.speech_dirs)})
+        raise ValueError(f"The speech folder(s) {', '.join(empty)} have no usable validation file; give them more "
+                         "files or speakers, or raise val_fraction.")
     train_set = MixtureDataset(banks["sp_train"], banks["no_train"], cfg.steps_per_epoch * cfg.batch_size,
                                MixConfig(segment_seconds=cfg.segment_seconds, min_active=cfg.min_speech_active,
-                                         snr_db=(MixConfig.snr_db[0], cfg.snr_max)),
+                                         snr_db=(MixConfig.snr_db[0], cfg.snr_max), clean_prob=cfg.clean_share),
                                seed=cfg.seed)
     val_set = MixtureDataset(banks["sp_val"], banks["no_val"], cfg.val_items,
-                             MixConfig(segment_seconds=cfg.val_seconds, min_active=cfg.min_speech_active),
-                             seed=cfg.seed + 10_000 if cfg.val_seed < 0 else cfg.val_seed)
+                             MixConfig(segment_seconds=cfg.val_seconds, min_active=cfg.min_speech_active,
+                                       snr_db=(MixConfig.snr_db[0], cfg.val_snr_max), clean_prob=cfg.val_clean_share),
+                             seed=cfg.seed + 10_000 if cfg.val_seed < 0 else cfg.val_seed, balanced=balanced_val)
     info = {f"{k}_files": len(b) for k, b in banks.items()} | {f"{k}_minutes": round(b.seconds / 60, 1) for k, b in banks.items()}
+    if cfg.split == "speaker":
+        info["split"] = "speaker"
     return train_set, val_set, info
 
 
@@ -322,11 +349,11 @@ def train(cfg: TrainConfig) -> list[dict]:
         saved = ckpt["train_config"]
         absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
                   "min_speech_active": 0.0, "snr_max": 20.0, "balance_speech": False, "speech_weights": None,
-                  "val_seed": -1}
+                  "val_seed": -1, "split": "file", "clean_share": 0.0, "val_snr_max": 20.0, "val_clean_share": 0.0}
         # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
                     "act_penalty", "act_bound", "min_speech_active", "snr_max", "balance_speech", "speech_weights",
-                    "val_seed"):
+                    "val_seed", "split", "clean_share", "val_snr_max", "val_clean_share"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
@@ -435,6 +462,10 @@ def add_cli_arguments(p) -> None:
     p.add_argument("--speech-weights", nargs="+", type=float, default=None, metavar="W",
                    help="with --balance-speech: training draws the --speech folders in these proportions, "
                         "one weight per folder (validation still draws them equally often)")
+    p.add_argument("--split", choices=("file", "speaker"), default=None,
+                   help="validation split: file = 10%% of files by hash (default); speaker = whole speaker folders "
+                        "(SOURCE/SPEAKER/... under each --speech folder; files directly in it by file hash), "
+                        "validation mixtures taken from each --speech folder in turn. --preset speaker sets it")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 

@@ -108,3 +108,15 @@ def test_script_tables_fixed_snrs(run, tmp_path):
     text = md.read_text()
     assert "| 5 | PESQ-wb |" in text and "| 100 | SI-SNR (dB) |" in text and "| last |" in text
     assert [r["snr_db"] for r in json.loads(md.with_suffix(".json").read_text())["rows"]] == [5.0, 100.0]
+
+
+def test_noisy_input_row_and_snr_bands_with_clean_speech(run):
+    cfg, out = run
+    wide = TrainConfig(**{**cfg.__dict__, "val_items": 6, "val_snr_max": 40.0, "val_clean_share": 0.5})
+    result = compare_on_validation(wide, {"noisy": "none", "last": out / "last.pt"}, metric="si_snr")
+    from gtcrn_micro.data.splits import snr_band_order
+
+    bands = [g["snr"] for g in result["by_snr"]]
+    assert sum(g["items"] for g in result["by_snr"]) == 6 and bands == [b for b in snr_band_order() if b in bands]
+    clean = next(g for g in result["by_snr"] if g["snr"] == "clean")
+    assert clean["rows"][0]["mean"] > 60  # clean speech in: the input is the target
