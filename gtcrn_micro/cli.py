@@ -27,9 +27,16 @@ class CLIError(Exception):
 def _profile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODEL_NAMES, default="gtcrn", help="model preset to profile")
     p.add_argument("--json", action="store_true", help="end with one line of JSON (params, macs_per_second, blocks)")
+    p.add_argument("--target", choices=["esp32s3"], default=None,
+                   help="cost an int8 .tflite step on this chip instead (kernel path, cycles per op; an estimate)")
+    p.add_argument("--tflite", default=None, help="with --target: the int8 .tflite step to cost")
+    p.add_argument("--measure", action="store_true",
+                   help="with --target: count this model's reference-kernel instructions with callgrind (valgrind)")
 
 
 def _profile_run(args: argparse.Namespace) -> int:
+    if args.target or args.tflite:
+        return _profile_target(args)
     from .model import build_model, profile_model
 
     model = build_model(args.model)
@@ -37,6 +44,19 @@ def _profile_run(args: argparse.Namespace) -> int:
     print(report.table())
     if args.json:
         print(json.dumps(report.to_dict()))
+    return 0
+
+
+def _profile_target(args: argparse.Namespace) -> int:
+    from .deploy.s3cost import profile_table, s3_profile
+
+    if not args.tflite or not args.target:
+        raise CLIError("--target esp32s3 and --tflite FILE go together; pass both.")
+    model = args.model if args.model != "gtcrn" else "micro"  # the front/back end of the step's config
+    profile = s3_profile(args.tflite, model=model, measure=args.measure)
+    print(profile_table(profile))
+    if args.json:
+        print(json.dumps(profile))
     return 0
 
 
