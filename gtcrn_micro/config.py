@@ -8,6 +8,8 @@ Two presets (see :func:`get_config`):
 
 - ``gtcrn``: the reference model of Rong et al. (ICASSP 2024), 23.7K trainable params.
 - ``micro``: the variant built to run in full int8 under TensorFlow Lite Micro.
+- ``s3``: GTCRN rebuilt from the kernels ESP-NN accelerates on the ESP32-S3 (``model/s3.py``);
+  its candidate designs differ by ``train --model-option`` (``dual_path``, ``dp_blocks``, ...).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class ModelConfig:
     tcn_dilations: tuple[int, ...] = (1, 2, 4, 8)  # micro "tcn" dual path: causal time dilations
     activation: str = "prelu"  # micro: "prelu" (IntPReLU, 4 int8 ops) or "relu" (fused into the conv before it)
     tra_energy: str = "square"  # micro TRA frame energy: "square" = mean(x*x) (GTCRN's), "abs" = mean(|x|)
+    tra_where: str = "all"  # s3: which GTConvBlocks have a TRA: "all", "encoder" or "none"
 
     @property
     def half(self) -> int:
@@ -121,6 +124,10 @@ class Config:
 _PRESETS: dict[str, Config] = {
     "gtcrn": Config(model=ModelConfig(name="gtcrn")),
     "micro": Config(model=ModelConfig(name="micro", compress_exponent=0.3, dual_path="gru", tra_energy="abs")),
+    # ESP32-S3-native: channels a multiple of 16, depthwise convs over time only (kernel (3,1)),
+    # GRU per band with 16 units, TRA in every GTConvBlock (model/s3.py explains each choice).
+    "s3": Config(model=ModelConfig(name="s3", compress_exponent=0.3, dual_path="gru", dp_hidden=16,
+                                   tcn_dilations=(1, 2, 4))),
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_PRESETS)
 

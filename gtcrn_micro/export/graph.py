@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["StepGraph", "record_trace", "export_onnx", "run_onnx_stream"]
+__all__ = ["StepGraph", "record_trace", "to_step_layout", "export_onnx", "run_onnx_stream"]
 
 
 class StepGraph(nn.Module):
@@ -25,6 +25,9 @@ class StepGraph(nn.Module):
         self.state_names = list(model.state_shapes())
         self.input_names = ["feat", *self.state_names]
         self.output_names = ["mask", *[f"{n}_out" for n in self.state_names]]
+        # "nchw": onnx2tf keeps every input's ONNX layout (-kat), at the price of TRANSPOSE ops inside;
+        # "nhwc": inputs take TFLite's own layout, (1,T,F,C), and the graph needs no transposes
+        self.layout = getattr(model, "step_layout", "nchw")
 
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every input of one step (batch 1)."""
@@ -60,6 +63,14 @@ def record_trace(model: nn.Module, feats: list[torch.Tensor]) -> dict[str, np.nd
     out = {k: np.concatenate(v, 0).astype(np.float32) for k, v in rows.items() if k != "start"}
     out["start"] = np.concatenate(rows["start"])
     return out
+
+
+def to_step_layout(trace: dict[str, np.ndarray], names: list[str], layout: str) -> dict[str, np.ndarray]:
+    """The recorded step inputs ``names`` of a trace (NCHW, as torch saw them) in the layout the
+    exported step takes them: unchanged for ``"nchw"``, (N,T,F,C) for ``"nhwc"``."""
+    if layout == "nchw":
+        return trace
+    return {**trace, **{k: trace[k].transpose(0, 2, 3, 1) for k in names if trace[k].ndim == 4}}
 
 
 def export_onnx(model: nn.Module, path: str | Path, opset: int = 17) -> Path:

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from .graph import StepGraph, export_onnx, run_onnx_stream
+from .graph import StepGraph, export_onnx, run_onnx_stream, to_step_layout
 from .runtime import TFLiteStep
-from .tflite import (KINDS, RANGE_CHOICES, ExportError, check_full_integer, check_tflm_ops, model_summary,
-                     onnx_to_saved_model, quantize, tie_state_quantization)
+from .tflite import (KINDS, RANGE_CHOICES, ExportError, check_full_integer, check_tflm_ops, drop_output_transposes,
+                     model_summary, onnx_to_saved_model, quantize, tie_state_quantization)
+from .opcheck import check_s3_graph, count_findings, graph_findings
 from .tflm_run import run_tflm_isolated
 
 __all__ = ["snr_db", "export_model", "load_step", "int8_snr", "int8_snr_with_calibration"]
@@ -61,16 +62,24 @@ def export_model(model: nn.Module, out_dir: str | Path, trace: dict[str, np.ndar
     if report["onnx_snr_db"] < min_float_snr_db:
         raise ExportError(f"ONNX step differs from torch: {report['onnx_snr_db']:.1f} dB SNR.")
 
-    saved = onnx_to_saved_model(onnx_path, out / "saved_model", graph.input_names)
+    keep = graph.input_names if graph.layout == "nchw" else []
+    saved = onnx_to_saved_model(onnx_path, out / "saved_model", keep)
+    qtrace = to_step_layout(trace, graph.input_names, graph.layout)  # what the converter's calibration feeds
     for kind in kinds:
         path = out / f"step_{kind}.tflite"
         if kind == "float":  # re-converted (not onnx2tf's own file) so that it carries the signature
-            path.write_bytes(quantize(saved, "float"))
+            data = quantize(saved, "float")
+            path.write_bytes(drop_output_transposes(data)[0] if graph.layout == "nhwc" else data)
         else:
-            data = quantize(saved, kind, trace, graph.input_names, ranges=ranges, tail=tail)
+            data = quantize(saved, kind, qtrace, graph.input_names, ranges=ranges, tail=tail)
+            if graph.layout == "nhwc":
+                data = drop_output_transposes(data)[0]
             data, retied = tie_state_quantization(data, graph.state_names, graph.output_names)
             path.write_bytes(data)
             check_full_integer(data)
+            report.setdefault("slow_path_ops", {})[kind] = count_findings(graph_findings(data))
+            if graph.layout == "nhwc" and kind == "int8":  # a model built for the S3 must stay on its fast kernels
+                check_s3_graph(data, path.name)
             report.setdefault("retied_states", {})[kind] = sorted(retied)
         check_tflm_ops(path.read_bytes())
         summary = model_summary(path.read_bytes())
@@ -116,4 +125,5 @@ def int8_snr_with_calibration(saved_model: str | Path, model: nn.Module, calibra
     The book uses it to show what calibrating on the wrong data does.
     """
     graph = StepGraph(model)
+    calibration = to_step_layout(calibration, graph.input_names, graph.layout)
     return int8_snr(quantize(saved_model, "int8", calibration, graph.input_names, ranges=ranges), model, trace, path)

@@ -18,6 +18,11 @@ __all__ = ["TFLiteStep"]
 _NUMPY = {"FLOAT32": np.float32, "INT8": np.int8, "INT16": np.int16}
 
 
+def _nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The NHWC form of an NCHW shape (other ranks unchanged)."""
+    return (shape[0], *shape[2:], shape[1]) if len(shape) == 4 else shape
+
+
 class TFLiteStep:
     """One exported streaming step. ``runtime`` is ``"litert"`` or ``"tflm"``.
 
@@ -42,9 +47,9 @@ class TFLiteStep:
         self.shape_out = {k: tuple(int(d) for d in sg.tensors[outs[k]].shape) for k in self.output_names}
         self.want = {"mask": tuple(mask_shape), **{f"{k}_out": tuple(shapes[k]) for k in self.state_names}}
         for k in self.input_names:
-            if self.shape_in[k] != tuple(shapes[k]):
-                raise ExportError(f"Input {k} has shape {self.shape_in[k]}, not {tuple(shapes[k])}: its layout was "
-                                  "changed by the converter; export with -kat for every input.")
+            if self.shape_in[k] not in (tuple(shapes[k]), _nhwc(tuple(shapes[k]))):
+                raise ExportError(f"Input {k} has shape {self.shape_in[k]}, neither {tuple(shapes[k])} (NCHW) nor its "
+                                  "NHWC form: the converter changed its layout in a way the host cannot follow.")
         self.integer = self.qin["feat"][2] != np.float32
         if runtime == "litert" and self.integer:
             # Integer models run the LiteRT runtime built into TensorFlow with its reference kernels:
@@ -92,13 +97,24 @@ class TFLiteStep:
             return x.transpose(0, 3, 1, 2)
         raise ExportError(f"Output {name} has shape {x.shape}; expected {want} (NCHW) or its NHWC form.")
 
+    def _as_input(self, name: str, x: np.ndarray) -> np.ndarray:
+        """An NCHW array (or a raw output of the same tensor) in the layout input ``name`` takes."""
+        want = self.shape_in[name]
+        if x.shape == want:
+            return x
+        if x.ndim == 4 and _nhwc(x.shape) == want:
+            return x.transpose(0, 2, 3, 1)
+        if x.ndim == 4 and x.transpose(0, 3, 1, 2).shape == want:
+            return x.transpose(0, 3, 1, 2)
+        raise ExportError(f"Cannot feed an array of shape {x.shape} to input {name} of shape {want}.")
+
     def initial_state(self) -> dict[str, np.ndarray]:
         """The zero state, in the model's own types (zero points for integer models)."""
         return {k: self.quantize(k, np.zeros(self.shape_in[k], np.float32)) for k in self.state_names}
 
     def step_raw(self, feat_q: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(quantized feat, raw state) -> (raw mask, raw new state), all in the model's own types."""
-        feeds = {"feat": feat_q, **state}
+        feeds = {"feat": self._as_input("feat", feat_q), **state}
         if self.runtime == "litert":
             for k in self.input_names:
                 self._it.set_tensor(self._in_idx[self.in_pos[k]], feeds[k])
@@ -109,7 +125,7 @@ class TFLiteStep:
                 self._it.set_input(feeds[k], self.in_pos[k])
             self._it.invoke()
             raw = {k: self._it.get_output(p) for k, p in self.out_pos.items()}
-        new = {k: self._layout(f"{k}_out", raw[f"{k}_out"]) for k in self.state_names}
+        new = {k: self._as_input(k, raw[f"{k}_out"]) for k in self.state_names}  # fed back in the input's layout
         return self._layout("mask", raw["mask"]), new
 
     def stream(self, feats: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:

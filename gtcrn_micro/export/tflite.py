@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = ["ExportError", "TFLM_OPS", "KINDS", "onnx_to_saved_model", "quantize", "tie_state_quantization",
            "read_model", "write_model", "model_summary", "check_full_integer", "check_tflm_ops", "signature_io",
-           "tflm_arena_bytes", "strip_tensor_names"]
+           "tflm_arena_bytes", "strip_tensor_names", "drop_output_transposes"]
 
 KINDS = ("float", "int8", "int16x8")
 
@@ -151,6 +151,8 @@ def check_tflm_ops(data) -> None:
 def onnx_to_saved_model(onnx_path: str | Path, out_dir: str | Path, input_names: list[str]) -> Path:
     """Run onnx2tf (``-osd -kat <inputs>``) on an ONNX step; returns the folder with the saved model.
 
+    ``input_names``: the inputs whose ONNX (NCHW) layout must be kept (``-kat``); an empty list lets
+    every input take TFLite's NHWC layout, which needs no TRANSPOSE ops.
     """
     out_dir = Path(out_dir)
     bin_dir = Path(sys.executable).parent  # onnx2tf calls the `onnxsim` executable: it must be on PATH
@@ -158,7 +160,7 @@ def onnx_to_saved_model(onnx_path: str | Path, out_dir: str | Path, input_names:
     if not exe.exists():
         raise ExportError("onnx2tf is not installed in this environment; install requirements.txt (make venv).")
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    cmd = [str(exe), "-i", str(onnx_path), "-o", str(out_dir), "-osd", "-n", "-kat", *input_names]
+    cmd = [str(exe), "-i", str(onnx_path), "-o", str(out_dir), "-osd", "-n", *(["-kat", *input_names] if input_names else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     (out_dir / "onnx2tf.log").parent.mkdir(parents=True, exist_ok=True)
     (out_dir / "onnx2tf.log").write_text(proc.stdout + proc.stderr)
@@ -280,6 +282,35 @@ def tie_state_quantization(data: bytes, state_names: list[str], output_names: li
             if t.tensorIndex == outs[f"{name}_out"]:
                 t.tensorIndex = new_idx
         changed[name] = (s_in, z_in, s_out, z_out)
+    return write_model(model), changed
+
+
+def drop_output_transposes(data: bytes) -> tuple[bytes, list[str]]:
+    """Remove every TRANSPOSE whose only use is to hand a graph output back in ONNX's layout.
+
+    onnx2tf turns some outputs (a GRU's new state, say) back into NCHW with a TRANSPOSE at the very
+    end of the graph. The host feeds a state back exactly as it came out, so the output can keep
+    the layout the graph computed it in (the same as the state input's): the output becomes the
+    TRANSPOSE's input and the op goes. Returns the new bytes and the names of the outputs changed.
+    """
+    _, schema = _schema()
+    model = read_model(data)
+    sg = model.subgraphs[0]
+    names = _op_names(model)
+    used = collections.Counter(i for op in sg.operators for i in op.inputs)
+    drop, changed = [], []
+    for k, (name, op) in enumerate(zip(names, sg.operators)):
+        out = op.outputs[0]
+        if name != "TRANSPOSE" or out not in sg.outputs or used[out] or op.inputs[0] in sg.inputs:
+            continue
+        src = op.inputs[0]
+        sg.outputs = [src if o == out else o for o in sg.outputs]
+        for t in model.signatureDefs[0].outputs:
+            if t.tensorIndex == out:
+                t.tensorIndex = src
+                changed.append(t.name.decode())
+        drop.append(k)
+    sg.operators = [op for k, op in enumerate(sg.operators) if k not in drop]
     return write_model(model), changed
 
 

@@ -14,6 +14,7 @@ from ..config import Config, get_config
 from .blocks import DPGRNN, GRNN, SFE, TRA, ConvBlock, GTConvBlock, Mask, causal_pad, channel_shuffle
 from .gtcrn import GTCRN, Decoder, Encoder
 from .micro import MicroGTCRN
+from .s3 import S3GTCRN
 from .plots import plot_block_costs, plot_receptive_field
 from .profile import (
     BlockCost,
@@ -29,6 +30,7 @@ __all__ = [
     "build_model",
     "GTCRN",
     "MicroGTCRN",
+    "S3GTCRN",
     "Encoder",
     "Decoder",
     "SFE",
@@ -52,7 +54,7 @@ __all__ = [
 
 # Model name (Config.model.name) -> class taking a Config. The int8-friendly "micro" model
 # registers itself here from gtcrn_micro/model/micro.py.
-MODEL_BUILDERS: dict[str, Callable[[Config], nn.Module]] = {"gtcrn": GTCRN, "micro": MicroGTCRN}
+MODEL_BUILDERS: dict[str, Callable[[Config], nn.Module]] = {"gtcrn": GTCRN, "micro": MicroGTCRN, "s3": S3GTCRN}
 
 
 def build_model(name_or_cfg: str | Config = "gtcrn") -> nn.Module:
