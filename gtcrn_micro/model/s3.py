@@ -27,7 +27,8 @@ broadcasting), plus a few cheap data-movement ops, and nothing that forces a TRA
   nearest-neighbour resize spreads over the bands (no broadcasting MUL).
 - **ReLU everywhere**, fused into the conv or add before it (no op of its own); BatchNorm folds
   into the conv at export; the decoder upsamples with a 1x1 conv, a nearest resize and a
-  depthwise (1,3) conv instead of a transposed conv.
+  depthwise (1,3) conv instead of a transposed conv. The mask leaves the graph unbounded and the
+  host clamps it to [-1, 1] (an int8 TANH would cost ~400 instructions per element).
 - **Dual path**: intra = 1x1 + depthwise (1,k) over frequency with a residual; inter over time,
   per band: a GRU whose gates are 1x1 convs (``dual_path="gru"``: one conv from the input and
   one from the state per gate), or causal depthwise convs over time (``dual_path="tcn"``). The
@@ -91,11 +92,12 @@ class CausalDepthwise(nn.Module):
     Followed by BatchNorm and ReLU.
     """
 
-    def __init__(self, channels: int, kernel_t: int, dilation: int):
+    def __init__(self, channels: int, kernel_t: int, dilation: int, kernel_f: int = 1):
         super().__init__()
         self.k, self.d = kernel_t, dilation
         self.cache_len = (kernel_t - 1) * dilation
-        self.conv = nn.Conv2d(channels, channels, (kernel_t, 1), groups=channels)
+        # kernel_f > 1: 'same' over frequency, which the converter writes as a PAD op before the conv
+        self.conv = nn.Conv2d(channels, channels, (kernel_t, kernel_f), padding=(0, kernel_f // 2), groups=channels)
         self.bn = nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor, cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,9 +105,10 @@ class CausalDepthwise(nn.Module):
         xin = torch.cat([cache, x], dim=2)  # (B,C,L+T,F)
         if x.shape[2] == 1 and self.d > 1:
             taps = xin[:, :, :: self.d]  # (B,C,k,F): frames t-(k-1)d, ..., t-d, t
-            y = F.conv2d(taps, self.conv.weight, self.conv.bias, groups=self.conv.groups)  # (B,C,1,F)
+            y = F.conv2d(taps, self.conv.weight, self.conv.bias, padding=self.conv.padding, groups=self.conv.groups)
         else:
-            y = F.conv2d(xin, self.conv.weight, self.conv.bias, dilation=(self.d, 1), groups=self.conv.groups)
+            y = F.conv2d(xin, self.conv.weight, self.conv.bias, padding=self.conv.padding, dilation=(self.d, 1),
+                         groups=self.conv.groups)  # (B,C,T,F)
         return torch.relu(self.bn(y)), xin[:, :, xin.shape[2] - self.cache_len :]
 
 
@@ -139,7 +142,7 @@ class S3GTConvBlock(nn.Module):
         m = cfg.model
         half = channels // 2
         self.sfe_point = conv_bn(half, channels, (1, m.sfe_kernel))  # (B,C,T,F)
-        self.depth = CausalDepthwise(channels, m.gt_kernel_t, dilation)
+        self.depth = CausalDepthwise(channels, m.gt_kernel_t, dilation, m.gt_kernel_f)
         self.point2 = conv_bn(channels, half, relu=False)
         self.tra = LiteTRA(channels, half, cfg.bottleneck_width) if tra else None
 
@@ -205,8 +208,8 @@ class S3DualPath(nn.Module):
     """Dual path on the bottleneck (B,C,T,33): intra over frequency, then inter over time per band.
 
     intra: x + ReLU(BN(depthwise (1,k)(1x1(x)))). inter (``gru``): x + BN(1x1(GRU per band(x)));
-    (``tcn``): a stack of causal depthwise convs over time (dilations ``tcn_dilations``), each
-    followed by a 1x1 conv and a residual add.
+    (``tcn``): a stack of 1x1 convs, each followed by a causal depthwise conv over time (dilations
+    ``tcn_dilations``) and a residual add.
     """
 
     def __init__(self, cfg: Config):
@@ -219,9 +222,9 @@ class S3DualPath(nn.Module):
         if self.mode == "gru":
             self.inter = GRUConvCell(C, m.dp_hidden)
             self.inter_fc = conv_bn(m.dp_hidden, C, relu=False)
-        elif self.mode == "tcn":
-            self.inter = nn.ModuleList([CausalDepthwise(C, m.gt_kernel_t, d) for d in m.tcn_dilations])
+        elif self.mode == "tcn":  # 1x1 first, so that what each cache holds is a conv's output (no transposes)
             self.inter_pw = nn.ModuleList([conv_bn(C, C, relu=False) for _ in m.tcn_dilations])
+            self.inter = nn.ModuleList([CausalDepthwise(C, m.gt_kernel_t, d) for d in m.tcn_dilations])
         else:
             raise ValueError(f"dual_path must be 'gru' or 'tcn', not {self.mode!r}.")
 
@@ -237,9 +240,9 @@ class S3DualPath(nn.Module):
             y, h = self.inter(x, state["h"])  # (B,H,T,F)
             return x + self.inter_fc(y), {"h": h}
         new: State = {}
-        for i, (conv, pw) in enumerate(zip(self.inter, self.inter_pw)):
-            z, new[f"conv{i}"] = conv(x, state[f"conv{i}"])  # (B,C,T,F)
-            x = x + pw(z)
+        for i, (pw, conv) in enumerate(zip(self.inter_pw, self.inter)):
+            z, new[f"conv{i}"] = conv(pw(x), state[f"conv{i}"])  # (B,C,T,F)
+            x = x + z
         return x, new
 
 
@@ -273,7 +276,7 @@ class S3GTCRN(nn.Module):
         self.dec_gt = nn.ModuleList([S3GTConvBlock(C, d, cfg, dec_tra) for d in reversed(m.dilations)])
         self.dec2_pw_a, self.dec2_pw_b = nn.Conv2d(half, C, 1), nn.Conv2d(half, C, 1)  # at 33 bands, summed
         self.dec2_dw = nn.Sequential(nn.Conv2d(C, C, (1, 3), padding=(0, 1), groups=C), nn.BatchNorm2d(C), nn.ReLU())
-        self.dec1 = nn.Conv2d(C, 2, (1, 3), padding=(0, 1))  # at 129 bands, then tanh: mask in [-1, 1]
+        self.dec1 = nn.Conv2d(C, 2, (1, 3), padding=(0, 1))  # at 129 bands; the host clamps the mask to [-1, 1]
 
     # ------------------------------------------------------------------ state
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -297,8 +300,12 @@ class S3GTCRN(nn.Module):
         return self.erb.bm(spec_features(spec, self.cfg.model.compress_exponent))  # (B,3,T,129)
 
     def apply_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-        """mask (B,2,T,129), spec (B,257,T,2) -> enhanced spec (B,257,T,2) (complex multiply)."""
-        m = self.erb.bs(mask).permute(0, 3, 2, 1)  # (B,257,T,2)
+        """mask (B,2,T,129), spec (B,257,T,2) -> enhanced spec (B,257,T,2) (complex multiply).
+
+        The mask is clamped to [-1, 1] here, on the host (float, 258 values per hop), instead of a
+        tanh in the int8 graph (TFLM's int8 TANH costs about 400 instructions per element).
+        """
+        m = self.erb.bs(torch.clamp(mask, -1.0, 1.0)).permute(0, 3, 2, 1)  # (B,257,T,2)
         s_re, s_im, m_re, m_im = spec[..., 0], spec[..., 1], m[..., 0], m[..., 1]
         return torch.stack([s_re * m_re - s_im * m_im, s_im * m_re + s_re * m_im], dim=-1)
 
@@ -338,7 +345,7 @@ class S3GTCRN(nn.Module):
         T = int(x.shape[2])  # a constant when traced
         x = self.dec2_dw(F.interpolate(x, size=(T, self.widths[1]), mode="nearest"))  # (B,C,T,65)
         x = F.interpolate(x + e1, size=(T, self.widths[0]), mode="nearest")  # (B,C,T,129)
-        return torch.tanh(self.dec1(x)), new  # (B,2,T,129)
+        return self.dec1(x), new  # (B,2,T,129): unbounded here, clamped to [-1, 1] by apply_mask
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """spec (B,257,T,2) -> enhanced spec (B,257,T,2)."""
