@@ -3,18 +3,26 @@
 Each command is a thin layer over an importable function; ``COMMANDS`` maps a name to a pair
 ``(add_arguments, run)`` so later stages (train, enhance, evaluate, export, deploy) slot in by
 adding one entry.
+
+``--help`` stays fast: this module imports nothing heavy at the top (torch, TensorFlow and the
+package's own modules that need them are imported inside the command functions), and a command's
+arguments are added only when that command is parsed. Bad input ends in one sentence on stderr
+and exit code 2; TensorFlow's start-up noise is kept off stderr unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
 
 from .config import MODEL_NAMES
+from .inference._names import BACKEND_NAMES, NO_MODEL, PLANNED_BACKENDS, RUNTIMES
 
 __all__ = ["main", "build_parser"]
 
@@ -71,12 +79,14 @@ def _train_run(args: argparse.Namespace) -> int:
     from .training.trainer import config_from_args, train
 
     cfg = config_from_args(args)  # bad options fail here, before anything is written
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "command.txt", "a") as f:  # the model card quotes it
-        f.write("gtcrn-micro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
+    rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun, only rank 0 writes
+    if rank0:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "command.txt", "a") as f:  # the model card quotes it
+            f.write("gtcrn-micro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
     history = train(cfg)
-    if history:
+    if history and rank0:
         best = max(history, key=lambda h: h["val_pesq"])
         print(f"best validation PESQ {best['val_pesq']:.3f} at epoch {best['epoch']}; checkpoints in {args.out}")
     return 0
@@ -89,22 +99,31 @@ def _print_notices(notices: list[str]) -> None:
 
 
 def _enhancer_args(p: argparse.ArgumentParser, *, allow_none: bool) -> None:
-    from .inference import BACKENDS, NO_MODEL, PLANNED_BACKENDS
-
     models = MODEL_NAMES + ((NO_MODEL,) if allow_none else ())
     extra = f"; {NO_MODEL!r} passes the noisy input through, to score it alone" if allow_none else ""
     p.add_argument("--model", choices=models, default="micro", help=f"model preset (default micro){extra}")
-    planned = [b for b in PLANNED_BACKENDS if b not in BACKENDS]
+    planned = [b for b in PLANNED_BACKENDS if b not in BACKEND_NAMES]
     later = f" (later stages add {', '.join(planned)})" if planned else ""
     p.add_argument("--backend", default="torch", metavar="NAME",
-                   help=f"how the model runs: {', '.join(sorted(BACKENDS))}{later}; default torch")
+                   help=f"how the model runs: {', '.join(sorted(BACKEND_NAMES))}{later}; default torch")
     p.add_argument("--checkpoint", metavar="PATH", default=None,
                    help="checkpoint file (.pt from `gtcrn-micro train`, or .tflite from `gtcrn-micro export` for the "
                         "tflite-* backends); default: the one shipped with the package")
-    p.add_argument("--runtime", choices=("litert", "tflm"), default="litert",
+    p.add_argument("--runtime", choices=RUNTIMES, default="litert",
                    help="interpreter for tflite-* backends: LiteRT (default) or the TensorFlow Lite Micro interpreter")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="CPU threads for torch (default 1: plenty for these small models, and fast on a busy machine)")
+
+
+def _load_enhancer(args: argparse.Namespace):
+    """``load_enhancer`` for the command's options; TensorFlow's start-up lines filtered unless --verbose."""
+    from ._quiet import filtered_stderr
+    from .inference import load_enhancer
+
+    if args.verbose:
+        return load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
+    with filtered_stderr():  # TensorFlow is imported and the interpreter made here
+        return load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
 
 
 def _set_threads(n: int) -> None:
@@ -124,14 +143,14 @@ def _enhance_args(p: argparse.ArgumentParser) -> None:
 
 
 def _enhance_run(args: argparse.Namespace) -> int:
-    from .inference import enhance_path, load_enhancer, plan_outputs
+    from .inference import enhance_path, plan_outputs
 
     plan_outputs(args.input, args.output)  # refuse bad INPUT/OUTPUT before loading a model
     _set_threads(args.threads)
-    enhancer = load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
+    enhancer = _load_enhancer(args)
 
     def report(result) -> None:
-        print(result.line(), flush=True)
+        print(result.line(), file=sys.stderr if result.error else sys.stdout, flush=True)
         _print_notices(result.notices)
 
     try:
@@ -159,10 +178,10 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 def _evaluate_run(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from .inference import evaluate_pairs, json_safe, load_enhancer, summary_table
+    from .inference import evaluate_pairs, json_safe, summary_table
 
     _set_threads(args.threads)
-    enhancer = load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
+    enhancer = _load_enhancer(args)
     result = evaluate_pairs(args.noisy, args.clean, enhancer, limit=args.limit, dnsmos=args.dnsmos,
                             progress=not args.no_progress)
     if result["notices"]:  # e.g. 824 files resampled: one line per kind of notice, not per file
@@ -173,8 +192,6 @@ def _evaluate_run(args: argparse.Namespace) -> int:
     if result["realtime_factor"] == result["realtime_factor"]:  # not NaN
         print(f"model time / audio time: {result['realtime_factor']:.4f}")
     if args.json:
-        from pathlib import Path
-
         path = Path(args.json)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +261,11 @@ def _export_run(args: argparse.Namespace) -> int:
         raise CLIError(f"Only the micro model has a streaming step to export (not {args.model!r}).")
     if bool(args.calib_speech) != bool(args.calib_noise):
         raise CLIError("Pass both --calib-speech and --calib-noise, or neither (then the shipped clips are used).")
+    if not args.verbose:
+        from ._quiet import filtered_stderr
+
+        with filtered_stderr():  # the exporter needs TensorFlow: load it here, its start-up lines filtered
+            import tensorflow  # noqa: F401
     model = build_model(args.model).eval()
     if args.checkpoint:
         load_checkpoint(args.checkpoint, model)
@@ -296,25 +318,73 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser that adds its arguments the first time it parses or prints help.
+
+    ``gtcrn-micro --help`` and ``gtcrn-micro enhance ...`` then never run the other commands'
+    ``add_arguments`` (``train``'s come from the trainer, which imports torch).
+    """
+
+    def __init__(self, *args, add_arguments: Callable | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_arguments = add_arguments
+
+    def add_pending_arguments(self) -> None:
+        if self._add_arguments is not None:
+            add, self._add_arguments = self._add_arguments, None
+            add(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.add_pending_arguments()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.add_pending_arguments()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.add_pending_arguments()
+        return super().format_help()
+
+
+def build_parser(lazy: bool = False) -> argparse.ArgumentParser:
+    """The parser of every command; ``lazy``: add a command's arguments only when it is used (what ``main`` does)."""
     parser = argparse.ArgumentParser(
         prog="gtcrn-micro",
         description="GTCRN speech enhancement for microcontrollers: profile, train, enhance, evaluate, export, deploy.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     sub.required = True
     for name, (help_text, add_args, run) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        add_args(p)
+        p = sub.add_parser(name, help=help_text, description=help_text, add_arguments=add_args)
+        p.add_argument("--verbose", action="store_true",
+                       help="also show what TensorFlow and other libraries log (CUDA, absl, deprecation warnings)")
         p.set_defaults(_run=run)
+        if not lazy:
+            p.add_pending_arguments()
     return parser
 
 
+def _one_line(err: BaseException) -> str:
+    """The first line of an error's message (a library's message can run to several)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(lazy=True)
     args = parser.parse_args(argv)
+    if not args.verbose:
+        from ._quiet import quiet_environment
+
+        quiet_environment()  # before anything imports TensorFlow
     try:
-        return int(args._run(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError) as err:
-        print(f"gtcrn-micro {args.command}: error: {err}", file=sys.stderr)
+        with warnings.catch_warnings():
+            if not args.verbose:
+                from ._quiet import ignore_known_warnings
+
+                ignore_known_warnings()
+            return int(args._run(args) or 0)
+    except (CLIError, ValueError, OSError) as err:  # OSError: missing files, permissions, a full disk
+        print(f"gtcrn-micro {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2

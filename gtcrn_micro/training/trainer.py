@@ -11,6 +11,10 @@
   epoch, written every ``checkpoint_every`` steps: a killed run resumes where it stopped and
   continues exactly as if it had never stopped.
 - A plain log (``train.log``), ``history.json`` and ``curves.png`` in the run folder.
+- Hardware: ``device`` (``--device cpu|cuda``, ``auto`` takes a GPU when torch sees one) and
+  data-parallel training over several processes, GPUs or machines under ``torchrun`` (PyTorch
+  DDP): ``batch_size`` stays the global batch, split evenly over the processes, so N processes
+  train the same run as one (:mod:`.distributed`). Only rank 0 validates and writes.
 - Fine-tuning: ``init_from`` (``--init CKPT``) starts a new run from another checkpoint's weights
   (fresh optimizer and schedule). The starting weights are scored on this run's validation set
   first, as ``initial`` in the checkpoint and log, and they count as the best so far: the run only
@@ -38,7 +42,9 @@ from ..audio.stft import istft, stft
 from ..config import get_config
 from ..data.mixing import AudioBank, MixConfig, MixtureDataset, find_audio, split_files
 from ..data.splits import speech_folder_of, split_by_speaker
+from . import distributed
 from .bounds import ActivationBound
+from .distributed import Workers
 from .losses import LossWeights, hybrid_loss
 from .metrics import score_pair
 
@@ -80,7 +86,8 @@ class TrainConfig:
     seed: int = 0
     val_seed: int = -1  # seed of the validation mixtures; -1 = seed + 10000 (so a new --seed alone changes them)
     init_from: str = ""  # fine-tune: start from this checkpoint's weights (new optimizer and schedule)
-    threads: int = 2  # torch intra-op threads (the reference machine has 2 cores)
+    threads: int = 2  # torch intra-op threads per process (the reference machine has 2 cores)
+    device: str = "auto"  # cpu, cuda, or auto: cuda when torch sees a GPU (each torchrun process takes its LOCAL_RANK's)
     checkpoint_every: int = 100  # steps between last.pt writes
     progress: bool = True  # tqdm progress bars
 
@@ -168,9 +175,12 @@ def build_datasets(cfg: TrainConfig) -> tuple[MixtureDataset, MixtureDataset, di
     return train_set, val_set, info
 
 
-def _batch(ds: MixtureDataset, step: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    items = [ds[step * batch_size + i] for i in range(batch_size)]
-    return torch.stack([n for n, _ in items]), torch.stack([c for _, c in items])  # (B,L) each
+def _batch(ds: MixtureDataset, step: int, batch_size: int,
+           workers: Workers = Workers()) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's share of global batch ``step``: all of it in one process, B/N items under torchrun."""
+    first, n = distributed.shard(batch_size, workers)
+    items = [ds[step * batch_size + first + i] for i in range(n)]
+    return torch.stack([n for n, _ in items]), torch.stack([c for _, c in items])  # (B/N,L) each
 
 
 def model_config(cfg: TrainConfig):
@@ -194,16 +204,17 @@ def score_items(model: torch.nn.Module, val_set: MixtureDataset, weights: LossWe
     """Per validation mixture: PESQ-wb / STOI / SI-SNR and the loss, and the largest |activation|
     ``bound`` watched (0 without it). Leaves the model in eval mode."""
     model.eval()
+    device = next(model.parameters()).device
     scores, losses, peak = [], [], 0.0
     for i in range(len(val_set)):
         noisy, clean = val_set[i]
-        spec = stft(noisy[None])  # (1,F,T,2)
+        spec = stft(noisy[None].to(device))  # (1,F,T,2)
         with bound or contextlib.nullcontext():
             est = model(spec)
         if bound is not None:
             peak = max(peak, bound.peak())
-        losses.append(float(hybrid_loss(est, stft(clean[None]), len(clean), weights)["total"]))
-        enh = istft(est, len(clean))[0].numpy()
+        losses.append(float(hybrid_loss(est, stft(clean[None].to(device)), len(clean), weights)["total"]))
+        enh = istft(est, len(clean))[0].cpu().numpy()
         scores.append(score_pair(clean.numpy(), enh))
     return scores, losses, peak
 
@@ -249,6 +260,13 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None, chec
     ``check_options``: refuse a checkpoint trained with other model options than ``model`` was
     built with (``--init`` turns it off to fine-tune into a changed option on purpose).
     """
+    ckpt = _read_checkpoint(path)
+    if model is not None:
+        _load_weights(ckpt, model, path, check_options)
+    return ckpt
+
+
+def _read_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Checkpoint {path} does not exist.")
@@ -259,18 +277,20 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None, chec
                          "gtcrn-micro checkpoint: re-download or re-train it.") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"Checkpoint {path} holds no model weights; it is not a gtcrn-micro checkpoint.")
-    if model is not None:
-        differ = _model_options_differ(ckpt, model) if check_options else {}
-        if differ:
-            text = ", ".join(f"{k}={a!r} (this model: {b!r})" for k, (a, b) in sorted(differ.items()))
-            raise ValueError(f"Checkpoint {path} was trained with other model options: {text}; build the model "
-                             "from the checkpoint's model_config.")
-        try:
-            model.load_state_dict(ckpt["model"])
-        except RuntimeError as err:
-            raise ValueError(f"Checkpoint {path} does not fit this model ({str(err).splitlines()[0]}); "
-                             "check --model.") from None
     return ckpt
+
+
+def _load_weights(ckpt: dict, model: torch.nn.Module, path: str | Path, check_options: bool = True) -> None:
+    differ = _model_options_differ(ckpt, model) if check_options else {}
+    if differ:
+        text = ", ".join(f"{k}={a!r} (this model: {b!r})" for k, (a, b) in sorted(differ.items()))
+        raise ValueError(f"Checkpoint {path} was trained with other model options: {text}; build the model "
+                         "from the checkpoint's model_config.")
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise ValueError(f"Checkpoint {path} does not fit this model ({str(err).splitlines()[0]}); "
+                         "check --model.") from None
 
 
 def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
@@ -285,6 +305,17 @@ def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     model = build_model(config_as_trained(name, ckpt))
     load_checkpoint(path, model)
     return model.eval(), ckpt
+
+
+def _on_cpu(obj):
+    """Tensors of a (nested) state dict moved to the CPU, so a GPU run's checkpoint loads anywhere."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _on_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_on_cpu(v) for v in obj)
+    return obj
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -317,22 +348,47 @@ def plot_history(history: list[dict], path: str | Path | None = None):
 
 
 def train(cfg: TrainConfig) -> list[dict]:
-    """Train (or resume) a model; returns the per-epoch history. See the module docstring."""
+    """Train (or resume) a model; returns the per-epoch history. See the module docstring.
+
+    Under ``torchrun`` every process calls it; each returns the same history.
+    """
+    workers, device = distributed.setup(cfg.device)
+    try:
+        return _train(cfg, workers, device)
+    finally:
+        distributed.teardown(workers)
+
+
+def _train(cfg: TrainConfig, workers: Workers, device: torch.device) -> list[dict]:
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    main = workers.main  # rank 0: validation, checkpoints, log, plots
+    distributed.shard(cfg.batch_size, workers)  # an uneven split fails before anything is written
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    log = open(out / "train.log", "a")
+    log = open(out / "train.log", "a") if main else None
 
     def say(msg: str) -> None:
+        if not main:
+            return
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
         log.write(line + "\n")
         log.flush()
         if not cfg.progress:
             print(line, flush=True)
 
+    try:
+        return _loop(cfg, workers, device, out, say)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _loop(cfg: TrainConfig, workers: Workers, device: torch.device, out: Path, say) -> list[dict]:
+    main = workers.main
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
-    model = _build_model(cfg)
+    model = _build_model(cfg).to(device)  # weights drawn on the CPU from the seed, then moved: same on every device
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -344,20 +400,22 @@ def train(cfg: TrainConfig) -> list[dict]:
     best, initial = -float("inf"), None
 
     last = out / "last.pt"
-    if last.exists():
-        ckpt = load_checkpoint(last, model)
+    ckpt = distributed.from_rank0(workers, lambda: load_checkpoint(last) if last.exists() else None)
+    if ckpt is not None:
+        _load_weights(ckpt, model, last)
         saved = ckpt["train_config"]
         absent = {"init_from": "", "act_penalty": 0.0, "act_bound": 8.0,  # values of keys older runs did not save
                   "min_speech_active": 0.0, "snr_max": 20.0, "balance_speech": False, "speech_weights": None,
                   "val_seed": -1, "split": "file", "clean_share": 0.0, "val_snr_max": 20.0, "val_clean_share": 0.0}
-        # model options: load_checkpoint above compared the model itself (preset + overrides) with the saved one
+        # model options: _load_weights above compared the model itself (preset + overrides) with the saved one.
+        # device and the number of processes may change: the global batch, hence the run, stays the same.
         for key in ("model", "batch_size", "segment_seconds", "seed", "steps_per_epoch", "init_from",
                     "act_penalty", "act_bound", "min_speech_active", "snr_max", "balance_speech", "speech_weights",
                     "val_seed", "split", "clean_share", "val_snr_max", "val_clean_share"):
             if saved.get(key, absent.get(key)) != getattr(cfg, key):
                 raise ValueError(f"{last} was trained with {key}={saved.get(key)!r}, not {getattr(cfg, key)!r}; "
                                  "use another --out folder or the same settings.")
-        opt.load_state_dict(ckpt["optimizer"])
+        opt.load_state_dict(ckpt["optimizer"])  # moves the optimizer state to the parameters' device
         sched.load_state_dict(ckpt["scheduler"])
         torch.set_rng_state(ckpt["rng"]["torch"])
         random.setstate(ckpt["rng"]["python"])
@@ -367,76 +425,102 @@ def train(cfg: TrainConfig) -> list[dict]:
         initial = ckpt.get("initial")
         say(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}")
     elif cfg.init_from:
-        differ = _model_options_differ(load_checkpoint(cfg.init_from), model)
-        load_checkpoint(cfg.init_from, model, check_options=False)
+        start = distributed.from_rank0(workers, lambda: load_checkpoint(cfg.init_from))
+        differ = _model_options_differ(start, model)
+        _load_weights(start, model, cfg.init_from, check_options=False)
         say(f"initialised from the weights of {cfg.init_from}"
             + "".join(f"; {k} was {a!r}, now {b!r}" for k, (a, b) in sorted(differ.items())))
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    del ckpt
+    if main:
+        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     train_set, val_set, info = build_datasets(cfg)
     n_params = sum(p.numel() for p in params)
-    (out / "data.json").write_text(json.dumps(info))
+    if main:
+        (out / "data.json").write_text(json.dumps(info))
     say(f"model {cfg.model}: {n_params} trainable params; data {json.dumps(info)}")
+    if workers.parallel or device.type != "cpu":
+        say(f"{workers.world_size} process(es) on {device.type}, {cfg.batch_size // workers.world_size} of the "
+            f"{cfg.batch_size} examples of each batch per process, {cfg.threads} thread(s) each")
+
+    net = model  # what the training steps call; validation and checkpoints use `model` itself
+    if workers.parallel:
+        from torch.nn.parallel import DistributedDataParallel
+
+        distributed.sync_batchnorm(model, workers)  # batch statistics over the global batch
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def payload() -> dict:
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        return {"model": _on_cpu(model.state_dict()), "optimizer": _on_cpu(opt.state_dict()),
+                "scheduler": sched.state_dict(),
                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
                 "epoch": epoch, "step_in_epoch": step_in_epoch, "running": running,
                 "running_pen": running_pen, "history": history,
                 "best": best, "seconds": seconds, "train_config": asdict(cfg), "model_name": cfg.model,
                 "model_config": asdict(model_config(cfg)), "initial": initial}
 
+    def on_rank0(fn):  # validation: rank 0 computes, every rank gets the result
+        return distributed.from_rank0(workers, fn)
+
     if cfg.init_from and initial is None:  # score the starting weights on this run's validation set
-        initial = {"from": cfg.init_from} | validate(model, val_set, weights, bound)
+        def score_start():
+            scored = {"from": cfg.init_from} | validate(model, val_set, weights, bound)
+            say("starting weights: " + " ".join(f"{k}={v:.4g}" for k, v in scored.items() if isinstance(v, float)))
+            return scored
+
+        initial = on_rank0(score_start)
         best = initial["val_pesq"]
-        say("starting weights: " + " ".join(f"{k}={v:.4g}" for k, v in initial.items() if isinstance(v, float)))
-        _save(out / "best.pt", payload())
-        _save(last, payload())
+        if main:
+            _save(out / "best.pt", payload())
+            _save(last, payload())
 
     while epoch < cfg.epochs:
         train_set.set_epoch(epoch)
         bar = tqdm(range(step_in_epoch, cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not cfg.progress, initial=step_in_epoch, total=cfg.steps_per_epoch)
+                   disable=not (cfg.progress and main), initial=step_in_epoch, total=cfg.steps_per_epoch)
         for step in bar:
             t0 = time.perf_counter()
-            noisy, clean = _batch(train_set, step, cfg.batch_size)  # (B,L)
+            noisy, clean = _batch(train_set, step, cfg.batch_size, workers)  # (B/N,L)
+            noisy, clean = noisy.to(device), clean.to(device)
             with bound or contextlib.nullcontext():
-                est = model(stft(noisy))  # (B,F,T,2)
+                est = net(stft(noisy))  # (B/N,F,T,2)
             terms = hybrid_loss(est, stft(clean), clean.shape[-1], weights)
             total = terms["total"]
             if bound is not None:
                 pen = bound.penalty()
                 bound.tensors = []  # hold no activations past this step
-                running_pen.append(pen.item())
+                running_pen.append(distributed.mean_over_ranks(workers, pen))
                 total = total + cfg.act_penalty * pen
             opt.zero_grad(set_to_none=True)
-            total.backward()
+            total.backward()  # DDP: gradients averaged over the ranks = the global batch's gradient
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             sched.step()
-            running.append(terms["total"].item())
+            running.append(distributed.mean_over_ranks(workers, terms["total"]))  # the global batch's loss
             seconds += time.perf_counter() - t0
             step_in_epoch = step + 1
             bar.set_postfix(loss=f"{np.mean(running):.3f}")
             if step_in_epoch % cfg.checkpoint_every == 0 and step_in_epoch < cfg.steps_per_epoch:
-                _save(last, payload())
+                if main:
+                    _save(last, payload())
                 say(f"epoch {epoch + 1} step {step_in_epoch}: train loss {np.mean(running):.4f}")
         record = {"epoch": epoch + 1, "step": (epoch + 1) * cfg.steps_per_epoch, "train_loss": float(np.mean(running)),
                   "lr": sched.get_last_lr()[0], "cpu_hours": seconds / 3600}
         if bound is not None:
             record["train_act_penalty"] = float(np.mean(running_pen))
-        record |= validate(model, val_set, weights, bound)
+        record = on_rank0(lambda: record | validate(model, val_set, weights, bound))
         history.append(record)
         say(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
         epoch, step_in_epoch, running, running_pen = epoch + 1, 0, [], []
         if record["val_pesq"] > best:
             best = record["val_pesq"]
-            _save(out / "best.pt", payload())
+            if main:
+                _save(out / "best.pt", payload())
             say(f"new best validation PESQ {best:.3f}")
-        _save(last, payload())
-        (out / "history.json").write_text(json.dumps(history, indent=1))
-        plot_history(history, out / "curves.png")
-    log.close()
+        if main:
+            _save(last, payload())
+            (out / "history.json").write_text(json.dumps(history, indent=1))
+            plot_history(history, out / "curves.png")
     return history
 
 
@@ -466,6 +550,9 @@ def add_cli_arguments(p) -> None:
                    help="validation split: file = 10%% of files by hash (default); speaker = whole speaker folders "
                         "(SOURCE/SPEAKER/... under each --speech folder; files directly in it by file hash), "
                         "validation mixtures taken from each --speech folder in turn. --preset speaker sets it")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                   help="where to train: auto (default) = cuda when torch sees a GPU, else cpu. Several GPUs or "
+                        "machines: start this command under torchrun (README, 'Training on a GPU')")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 
