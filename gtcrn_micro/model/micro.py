@@ -28,7 +28,7 @@ from ..audio.erb import ERB
 from ..audio.features import spec_features
 from ..config import Config, get_config
 
-__all__ = ["MicroGTCRN", "IntPReLU", "CachedConv2d", "StreamGRU", "UpConv"]
+__all__ = ["MicroGTCRN", "MaskedStepModel", "IntPReLU", "CachedConv2d", "StreamGRU", "UpConv"]
 
 State = dict[str, torch.Tensor]
 
@@ -278,30 +278,15 @@ class DualPath(nn.Module):
         return x + self.inter_bn(y), new
 
 
-class MicroGTCRN(nn.Module):
-    """GTCRN-Micro. ``forward(spec (B,257,T,2)) -> enhanced spec (B,257,T,2)``.
+class MaskedStepModel(nn.Module):
+    """What every step-graph model shares: named states, the host's features and complex mask.
 
-    Split in three so that the integer graph is only the middle:
-    ``features`` (host, float) -> ``core`` (the int8 graph, state explicit) -> ``apply_mask`` (host).
+    A subclass builds ``erb``, ``widths``, ``cfg`` and the block lists ``enc_gt``, ``dp``, ``dec_gt``
+    (each block with ``state_shapes(width)``), and defines ``core(feat, state)``. ``mask_clamp``:
+    clamp the mask to [-1, 1] on the host (for a graph whose mask leaves it unbounded).
     """
 
-    def __init__(self, cfg: Config | None = None):
-        super().__init__()
-        cfg = cfg or get_config("micro")
-        self.cfg = cfg
-        m = cfg.model
-        C = m.channels
-        self.widths = m.freq_widths(cfg.erb.n_bands)  # (129, 65, 33)
-        self.erb = ERB(cfg)
-        self.sfe = SFE(3, m.sfe_kernel)
-        self.enc1 = ConvBN(3 * m.sfe_kernel, C, m.enc_kernel_f, m.enc_stride_f, act=m.activation)  # 129 -> 65
-        self.enc2 = ConvBN(C, C, m.enc_kernel_f, m.enc_stride_f, groups=2, act=m.activation)  # 65 -> 33
-        self.enc_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in m.dilations])
-        self.dp = nn.ModuleList([DualPath(cfg) for _ in range(m.dp_blocks)])
-        self.dec_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in reversed(m.dilations)])
-        k, s = m.enc_kernel_f, m.enc_stride_f
-        self.dec2 = nn.Sequential(UpConv(C, C, k, s), nn.BatchNorm2d(C), activation(m.activation, C))  # 33 -> 65
-        self.dec1 = nn.Sequential(UpConv(C, 2, k, s), nn.BatchNorm2d(2), nn.Tanh())  # 65 -> 129, mask in [-1, 1]
+    mask_clamp = False
 
     # ------------------------------------------------------------------ state
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -326,10 +311,42 @@ class MicroGTCRN(nn.Module):
         return self.erb.bm(feat)  # (B,3,T,129)
 
     def apply_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-        """mask (B,2,T,129), spec (B,257,T,2) -> enhanced spec (B,257,T,2) (complex multiply)."""
+        """mask (B,2,T,129), spec (B,257,T,2) -> enhanced spec (B,257,T,2) (complex multiply).
+
+        With ``mask_clamp`` the mask is clamped to [-1, 1] first, on the host (258 floats per hop),
+        where a graph would otherwise end in a TANH (TFLM's int8 TANH: ~400 instructions per element).
+        """
+        if self.mask_clamp:
+            mask = torch.clamp(mask, -1.0, 1.0)
         m = self.erb.bs(mask).permute(0, 3, 2, 1)  # (B,257,T,2)
         s_re, s_im, m_re, m_im = spec[..., 0], spec[..., 1], m[..., 0], m[..., 1]
         return torch.stack([s_re * m_re - s_im * m_im, s_im * m_re + s_re * m_im], dim=-1)
+
+
+class MicroGTCRN(MaskedStepModel):
+    """GTCRN-Micro. ``forward(spec (B,257,T,2)) -> enhanced spec (B,257,T,2)``.
+
+    Split in three so that the integer graph is only the middle:
+    ``features`` (host, float) -> ``core`` (the int8 graph, state explicit) -> ``apply_mask`` (host).
+    """
+
+    def __init__(self, cfg: Config | None = None):
+        super().__init__()
+        cfg = cfg or get_config("micro")
+        self.cfg = cfg
+        m = cfg.model
+        C = m.channels
+        self.widths = m.freq_widths(cfg.erb.n_bands)  # (129, 65, 33)
+        self.erb = ERB(cfg)
+        self.sfe = SFE(3, m.sfe_kernel)
+        self.enc1 = ConvBN(3 * m.sfe_kernel, C, m.enc_kernel_f, m.enc_stride_f, act=m.activation)  # 129 -> 65
+        self.enc2 = ConvBN(C, C, m.enc_kernel_f, m.enc_stride_f, groups=2, act=m.activation)  # 65 -> 33
+        self.enc_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in m.dilations])
+        self.dp = nn.ModuleList([DualPath(cfg) for _ in range(m.dp_blocks)])
+        self.dec_gt = nn.ModuleList([GTConvBlock(C, d, cfg) for d in reversed(m.dilations)])
+        k, s = m.enc_kernel_f, m.enc_stride_f
+        self.dec2 = nn.Sequential(UpConv(C, C, k, s), nn.BatchNorm2d(C), activation(m.activation, C))  # 33 -> 65
+        self.dec1 = nn.Sequential(UpConv(C, 2, k, s), nn.BatchNorm2d(2), nn.Tanh())  # 65 -> 129, mask in [-1, 1]
 
     # ------------------------------------------------------------------ the integer graph
     def core(self, feat: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:

@@ -43,8 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio.erb import ERB
-from ..audio.features import spec_features
 from ..config import Config, get_config
+from .micro import MaskedStepModel
 
 __all__ = ["S3GTCRN", "S3GTConvBlock", "S3DualPath", "CausalDepthwise", "FreqStridedDepthwise", "GRUConvCell", "LiteTRA"]
 
@@ -246,14 +246,15 @@ class S3DualPath(nn.Module):
         return x, new
 
 
-class S3GTCRN(nn.Module):
+class S3GTCRN(MaskedStepModel):
     """GTCRN built for the ESP32-S3's kernels. ``forward(spec (B,257,T,2)) -> enhanced spec``.
 
-    ``features`` (host, float) -> ``core`` (the int8 step graph, state explicit) -> ``apply_mask`` (host),
-    as :class:`~gtcrn_micro.model.micro.MicroGTCRN`.
+    ``features`` (host, float) -> ``core`` (the int8 step graph, state explicit) -> ``apply_mask`` (host,
+    which clamps the mask to [-1, 1]), as :class:`~gtcrn_micro.model.micro.MicroGTCRN`.
     """
 
     step_layout = "nhwc"  # the exported step takes TFLite's own layout: no TRANSPOSE anywhere
+    mask_clamp = True  # the mask leaves the graph unbounded; the host clamps it to [-1, 1] (no int8 TANH)
 
     def __init__(self, cfg: Config | None = None):
         super().__init__()
@@ -277,37 +278,6 @@ class S3GTCRN(nn.Module):
         self.dec2_pw_a, self.dec2_pw_b = nn.Conv2d(half, C, 1), nn.Conv2d(half, C, 1)  # at 33 bands, summed
         self.dec2_dw = nn.Sequential(nn.Conv2d(C, C, (1, 3), padding=(0, 1), groups=C), nn.BatchNorm2d(C), nn.ReLU())
         self.dec1 = nn.Conv2d(C, 2, (1, 3), padding=(0, 1))  # at 129 bands; the host clamps the mask to [-1, 1]
-
-    # ------------------------------------------------------------------ state
-    def state_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name -> shape (without batch) of every state tensor of one streaming step."""
-        w = self.widths[-1]
-        shapes = {}
-        for prefix, blocks in (("enc_gt", self.enc_gt), ("dp", self.dp), ("dec_gt", self.dec_gt)):
-            for i, blk in enumerate(blocks):
-                for key, shp in blk.state_shapes(w).items():
-                    shapes[f"{prefix}{i}_{key}"] = shp
-        return shapes
-
-    def initial_state(self, batch: int = 1) -> State:
-        """All-zero state: what the model starts from at the beginning of a stream."""
-        p = next(self.parameters())
-        return {k: torch.zeros((batch, *s), dtype=p.dtype, device=p.device) for k, s in self.state_shapes().items()}
-
-    # ------------------------------------------------------------------ host parts
-    def features(self, spec: torch.Tensor) -> torch.Tensor:
-        """spec (B,257,T,2) -> compressed ERB features (B,3,T,129): [|S|^c, Re_c, Im_c]."""
-        return self.erb.bm(spec_features(spec, self.cfg.model.compress_exponent))  # (B,3,T,129)
-
-    def apply_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-        """mask (B,2,T,129), spec (B,257,T,2) -> enhanced spec (B,257,T,2) (complex multiply).
-
-        The mask is clamped to [-1, 1] here, on the host (float, 258 values per hop), instead of a
-        tanh in the int8 graph (TFLM's int8 TANH costs about 400 instructions per element).
-        """
-        m = self.erb.bs(torch.clamp(mask, -1.0, 1.0)).permute(0, 3, 2, 1)  # (B,257,T,2)
-        s_re, s_im, m_re, m_im = spec[..., 0], spec[..., 1], m[..., 0], m[..., 1]
-        return torch.stack([s_re * m_re - s_im * m_im, s_im * m_re + s_re * m_im], dim=-1)
 
     # ------------------------------------------------------------------ the integer graph
     def core(self, feat: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
