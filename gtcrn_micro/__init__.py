@@ -1,114 +1,45 @@
 """GTCRN-Micro: ultra-light speech enhancement from architecture to int8 on the ESP32-S3.
 
-The flat public API; each name says which chapter of the book explains it.
+The flat public API; each group says which chapter of the book explains it.
+
+``import gtcrn_micro as gm`` is cheap: a name is imported from its sub-package the first time it
+is used (``gm.build_model`` loads torch, ``gm.TFLiteEnhancer`` the exporters), so the command line
+answers ``--help`` without loading torch or TensorFlow. ``from gtcrn_micro import *`` and
+``dir(gm)`` see every name.
 """
 
+from ._lazy import lazy_names
 from .config import AudioConfig, Config, ERBConfig, ModelConfig, MODEL_NAMES, get_config
 
 __version__ = "0.1.0"
 
-__all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__"]
+_WHERE: dict[str, str] = {}  # public name -> the sub-package it comes from
 
-# chapter 2: architecture
-from .model import (  # noqa: E402
-    GTCRN,
-    MODEL_BUILDERS,
-    ProfileReport,
-    build_model,
-    plot_block_costs,
-    plot_receptive_field,
-    profile_model,
-    receptive_field_frames,
-)
 
-__all__ += [
-    "GTCRN",
-    "MODEL_BUILDERS",
-    "ProfileReport",
-    "build_model",
-    "plot_block_costs",
-    "plot_receptive_field",
-    "profile_model",
-    "receptive_field_frames",
-]
+def _export(module: str, names: str) -> None:
+    _WHERE.update(dict.fromkeys(names.split(), module))
+
 
 # chapter 1: audio and features
-from .audio import (  # noqa: E402
-    ERB,
-    AudioError,
-    AudioNotice,
-    check_audio,
-    compress,
-    decompress,
-    erb_filterbank,
-    istft,
-    list_samples,
-    load_audio,
-    load_sample,
-    magnitude,
-    mix_at_snr,
-    n_frames,
-    plot_compression,
-    plot_erb_filterbank,
-    plot_spectrogram,
-    plot_spectrograms,
-    plot_waveform,
-    resample,
-    save_audio,
-    si_snr,
-    snr_db,
-    spec_features,
-    stft,
-    window,
-)
-
-__all__ += [
-    "ERB",
-    "AudioError",
-    "AudioNotice",
-    "check_audio",
-    "compress",
-    "decompress",
-    "erb_filterbank",
-    "istft",
-    "list_samples",
-    "load_audio",
-    "load_sample",
-    "magnitude",
-    "mix_at_snr",
-    "n_frames",
-    "plot_compression",
-    "plot_erb_filterbank",
-    "plot_spectrogram",
-    "plot_spectrograms",
-    "plot_waveform",
-    "resample",
-    "save_audio",
-    "si_snr",
-    "snr_db",
-    "spec_features",
-    "stft",
-    "window",
-]
-
-# chapter 4: enhancing and evaluating with a trained model; test corpora
-from .data import download_voicebank, paired_files  # noqa: E402
-from .inference import Enhancer, enhance_path, evaluate_pairs, load_enhancer, register_backend  # noqa: E402
-
-__all__ += ["download_voicebank", "paired_files", "Enhancer", "enhance_path", "evaluate_pairs", "load_enhancer",
-            "register_backend"]
-
+_export("audio", """ERB AudioError AudioNotice check_audio compress decompress erb_filterbank istft list_samples
+    load_audio load_sample magnitude mix_at_snr n_frames plot_compression plot_erb_filterbank plot_spectrogram
+    plot_spectrograms plot_waveform resample save_audio si_snr snr_db spec_features stft window""")
+# chapter 2: architecture
+_export("model", """GTCRN MODEL_BUILDERS ProfileReport build_model plot_block_costs plot_receptive_field profile_model
+    receptive_field_frames""")
 # chapter 3: streaming, one hop at a time with an explicit state
-from .streaming import StreamingEnhancer, load_stream_model, load_streaming_benchmark, plot_state_sizes, state_summary  # noqa: E402
+_export("streaming", "StreamingEnhancer load_stream_model load_streaming_benchmark plot_state_sizes state_summary")
+# chapter 4: enhancing and evaluating with a trained model; test corpora
+_export("data", "download_voicebank paired_files")
+_export("inference", "Enhancer enhance_path evaluate_pairs load_enhancer register_backend")
+_export("training", "load_checkpoint")
+# chapter 5: export and quantization
+_export("export", """TFLiteEnhancer calibrate_only calibration_trace clipped_ranges export_model fake_quantize int8_snr
+    int8_snr_with_calibration layer_snr limit_to_saturation measure_ranges plot_layer_snr plot_ranges
+    quantization_snr quantize_with_ranges random_like_trace sample_mixtures saturation_limits""")
 
-__all__ += ["StreamingEnhancer", "load_stream_model", "load_streaming_benchmark", "plot_state_sizes", "state_summary"]
+__all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__",
+           *_WHERE]
 
-# Export and quantization (chapter 5)
-from .export import (TFLiteEnhancer, calibrate_only, calibration_trace, clipped_ranges, export_model, fake_quantize,
-                     int8_snr, int8_snr_with_calibration, layer_snr, limit_to_saturation, measure_ranges,
-                     plot_layer_snr, plot_ranges, quantization_snr, quantize_with_ranges, random_like_trace,
-                     sample_mixtures, saturation_limits)
-from .training import load_checkpoint
 
-__all__ += ["TFLiteEnhancer", "calibrate_only", "calibration_trace", "clipped_ranges", "export_model", "fake_quantize",
-            "int8_snr", "int8_snr_with_calibration", "layer_snr", "limit_to_saturation", "measure_ranges", "plot_ranges", "quantize_with_ranges", "saturation_limits", "plot_layer_snr", "quantization_snr", "random_like_trace", "sample_mixtures", "load_checkpoint"]
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())

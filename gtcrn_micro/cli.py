@@ -122,7 +122,7 @@ def _load_enhancer(args: argparse.Namespace):
 
     if args.verbose:
         return load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
-    with filtered_stderr():  # TensorFlow is imported and the interpreter made here
+    with filtered_stderr(quiet_failure=True):  # TensorFlow is imported and the interpreter made here
         return load_enhancer(args.model, args.checkpoint, args.backend, args.runtime)
 
 

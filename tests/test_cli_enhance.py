@@ -87,8 +87,18 @@ def test_a_bad_file_in_a_folder_is_reported_and_the_rest_written(tmp_path, ckpt,
     (inp / "bad.wav").write_bytes(b"")
     assert main(["enhance", str(inp), "-o", str(tmp_path / "out"), "--checkpoint", ckpt]) == 2
     out, err = capsys.readouterr()
-    assert "bad.wav" in out and "error:" in out and "good.wav ->" in out
+    assert out.strip().splitlines() == [l for l in out.strip().splitlines() if "good.wav ->" in l]  # results only
+    assert "bad.wav" in err and "error:" in err and "bad.wav" not in out  # per-file errors go to stderr
     assert "1 of 2 files could not be enhanced" in err and (tmp_path / "out" / "good.wav").exists()
+
+
+def test_a_silent_file_is_noted_once(tmp_path, ckpt, capsys):
+    src = tmp_path / "silent.wav"
+    sf.write(str(src), np.zeros(16_000, np.float32), 16_000)
+    assert main(["enhance", str(src), "-o", str(tmp_path / "out.wav"), "--checkpoint", ckpt]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and "silent.wav -> " in out
+    assert err.count("is silent") == 1 and err.count("\n") == 1, err
 
 
 def test_corrupt_checkpoint_is_one_sentence(tmp_path, pairs, capsys):

@@ -78,7 +78,7 @@ def inspect_tflite(path: str | Path, model: str = "micro", seconds: float = 0.0)
         src.write_text(json.dumps({"path": str(path), "model": model, "seconds": seconds}))
         failure = run_child("gtcrn_micro.deploy._inspect", src, dst)
         if failure is not None:
-            raise DeployError(f"TFLite Micro could not read {Path(path).name}: " + " ".join(failure[-3:]))
+            raise DeployError(f"TFLite Micro could not read {Path(path).name}: {failure[-1] if failure else 'it crashed'}")
         data = np.load(dst)
         return json.loads(str(data["info"])), {k: data[k] for k in data.files if k != "info"}
 
@@ -158,19 +158,20 @@ def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = N
         raise DeployError(f"Only the micro model has a full-int8 step to deploy, not {model!r}; use --model micro.")
     path = Path(tflite) if tflite else Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_int8.tflite"
     if path.suffix != ".tflite" or not path.is_file():
-        what = "does not exist" if not path.exists() else "is not a .tflite file"
+        what = "does not exist" if not path.exists() else "is a folder" if path.is_dir() else "is not a .tflite file"
         raise DeployError(f"{path} {what}; export one with `gtcrn-micro export --model micro "
                           "--format tflite-int8 -o DIR` and pass DIR/step_int8.tflite.")
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
         raise DeployError(f"{out} exists and is not an empty folder; choose another -o or pass --force to overwrite.")
-    data = path.read_bytes()
-    if data[4:8] != b"TFL3":
-        raise DeployError(f"{path.name} is not a TFLite flatbuffer; pass the .tflite written by `gtcrn-micro export`.")
+    from ..export.tflite import read_tflite_checked, strip_tensor_names
+
+    try:
+        _, data = read_tflite_checked(path)
+    except ValueError as err:  # empty, truncated, corrupt or not a TFLite model: one sentence
+        raise DeployError(str(err)) from None
     info, ref = inspect_tflite(path, model, ref_seconds)
     _check_int8(info, path)
-    from ..export.tflite import strip_tensor_names
-
     data = strip_tensor_names(data)  # what the chip stores; the same graph (the host test runs this copy)
     cfg = get_config(model)
     arena = arena_with_margin(info["arena_bytes"])

@@ -316,23 +316,6 @@ def _arena_bytes(path: Path) -> int:
     return int(json.loads(res.stdout.strip().splitlines()[-1])["total"])
 
 
-def _read(path: Path):
-    from ..export.tflite import read_model
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; pass an int8 .tflite step (e.g. gtcrn_micro/checkpoints/micro_int8.tflite).")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ValueError(f"{path.name} is not a TFLite flatbuffer (no TFL3 identifier); pass an exported .tflite.")
-    try:
-        model = read_model(data)
-        if not model.subgraphs or model.subgraphs[0].operators is None:
-            raise ValueError("no operators")
-        return model, data
-    except Exception as err:  # a truncated or corrupt flatbuffer raises anything from struct to IndexError
-        raise ValueError(f"{path.name} is not a readable TFLite model ({type(err).__name__}); export it again.") from None
-
-
 def s3_profile(path: str | Path, model: str = "micro", measure: bool = False, invokes: int = 5,
                arena: bool = True, cpu_mhz: int = CPU_MHZ) -> dict:
     """The ESP32-S3 cost of one step of an int8 .tflite, per op and in total (an estimate).
@@ -343,11 +326,11 @@ def s3_profile(path: str | Path, model: str = "micro", measure: bool = False, in
     added. Raises ``ValueError`` (one sentence) on a file that is not a readable .tflite.
     """
     from ..config import get_config
-    from ..export.tflite import strip_tensor_names
+    from ..export.tflite import read_tflite_checked, strip_tensor_names
     from .budget import _dsp_cycles
 
     path = Path(path)
-    tfl, data = _read(path)
+    tfl, data = read_tflite_checked(path)  # one sentence (ValueError, FileNotFoundError) for a bad file
     rows = op_table(tfl)
     cal = CALIBRATION
     if not cal or math.isnan(cal["factor_central"]):

@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = ["ExportError", "TFLM_OPS", "KINDS", "onnx_to_saved_model", "quantize", "tie_state_quantization",
            "read_model", "write_model", "model_summary", "check_full_integer", "check_tflm_ops", "signature_io",
-           "tflm_arena_bytes", "strip_tensor_names", "drop_output_transposes"]
+           "tflm_arena_bytes", "strip_tensor_names", "drop_output_transposes", "read_tflite_checked", "step_kind"]
 
 KINDS = ("float", "int8", "int16x8")
 
@@ -63,6 +63,78 @@ def read_model(data: bytes | str | Path):
     if not isinstance(data, (bytes, bytearray)):
         data = Path(data).read_bytes()
     return tflm.convert_bytearray_to_object(bytearray(data))
+
+
+class _Damaged(ValueError):
+    """What :func:`read_tflite_checked` found wrong inside a flatbuffer that did parse."""
+
+
+def _check_indices(model) -> None:
+    """Raise :class:`_Damaged` if an index points outside the model or a constant an op reads has no data."""
+    n_buffers, n_codes = len(model.buffers or []), len(model.operatorCodes or [])
+    if not model.subgraphs:
+        raise _Damaged("no subgraphs")
+    for sg in model.subgraphs:
+        n_tensors = len(sg.tensors or [])
+        if not sg.operators:
+            raise _Damaged("no operators")
+        if any(not 0 <= t.buffer < n_buffers for t in sg.tensors or []):
+            raise _Damaged("a tensor's buffer is out of range")
+        ins, outs = list(sg.inputs if sg.inputs is not None else ()), list(sg.outputs if sg.outputs is not None else ())
+        if any(not 0 <= i < n_tensors for i in ins + outs):
+            raise _Damaged("a graph input or output is out of range")
+        produced = set(ins)
+        for op in sg.operators:
+            produced.update(op.outputs if op.outputs is not None else ())
+        for op in sg.operators:
+            if not 0 <= op.opcodeIndex < n_codes:
+                raise _Damaged("an operator code is out of range")
+            op_ins, op_outs = list(op.inputs if op.inputs is not None else ()), list(op.outputs if op.outputs is not None else ())
+            if any(not -1 <= i < n_tensors for i in op_ins + op_outs):
+                raise _Damaged("an operator's tensor is out of range")
+            for i in op_ins:  # a constant (neither computed nor fed in) must carry its values
+                t = sg.tensors[i] if i >= 0 else None
+                if t is None or i in produced or t.isVariable:
+                    continue
+                buf = model.buffers[t.buffer]
+                if (buf.data is None or len(buf.data) == 0) and not getattr(buf, "offset", 0):
+                    raise _Damaged(f"constant tensor {i} has no data")
+
+
+def read_tflite_checked(path: str | Path):
+    """``(model, data)`` of a .tflite file (``ModelT`` and its bytes), or one sentence that says what is wrong.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for an empty, truncated,
+    corrupt or non-TFLite one: the flatbuffer reader fails on those with ``struct.error``,
+    ``IndexError`` and the like (or not at all, until an interpreter crashes), so the identifier,
+    the whole object tree and every index in it are checked here first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{path} {what}; pass a .tflite file written by `gtcrn-micro export`.")
+    data = path.read_bytes()
+    if not data:
+        raise ValueError(f"{path.name} is empty; pass a .tflite file written by `gtcrn-micro export`.")
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ValueError(f"{path.name} is not a TFLite model (no TFL3 identifier); pass a .tflite file written by "
+                         "`gtcrn-micro export`.")
+    try:
+        model = read_model(data)
+        _check_indices(model)
+    except Exception as err:  # struct.error, IndexError, UnicodeDecodeError, ...: a damaged flatbuffer
+        kind = type(err).__name__ if type(err).__module__ == "builtins" else f"{type(err).__module__}.{type(err).__name__}"
+        what = str(err) if isinstance(err, _Damaged) else f"{kind} while reading it"
+        raise ValueError(f"{path.name} is truncated or corrupt ({what}); "
+                         "export it again with `gtcrn-micro export`.") from None
+    return model, data
+
+
+def step_kind(model) -> str:
+    """``"float"``, ``"int8"`` or ``"int16x8"``: the kind of an exported step, from the type of its first input."""
+    sg = model.subgraphs[0]
+    name = _type_name(sg.tensors[sg.inputs[0]].type)
+    return {"FLOAT32": "float", "INT8": "int8", "INT16": "int16x8"}.get(name, name.lower())
 
 
 def write_model(model) -> bytes:

@@ -31,6 +31,7 @@ import numpy as np
 from ..audio.io import SILENCE_PEAK, AudioError, AudioNotice, check_audio, load_audio, save_audio
 from ..config import MODEL_NAMES, config_as_trained, get_config
 from ..data.mixing import AUDIO_EXTENSIONS, find_audio
+from ._names import NO_MODEL, PLANNED_BACKENDS, RUNTIMES, TFLITE_KINDS
 
 __all__ = [
     "BACKENDS",
@@ -49,17 +50,12 @@ __all__ = [
 ]
 
 SAMPLE_RATE = get_config().audio.sample_rate  # 16 kHz
-NO_MODEL = "none"  # load_enhancer("none"): pass the input through unchanged (scores the noisy input)
 
 # A backend factory takes (model name, checkpoint path or None) and returns
 # (run, source): ``run`` maps a checked (L,) float32 16 kHz waveform to (L,) float32, and
 # ``source`` says which file the weights came from.
 Run = Callable[[np.ndarray], np.ndarray]
 BackendFactory = Callable[[str, "str | Path | None"], "tuple[Run, Path | None]"]
-
-# Backends that later stages of the pipeline register; named here so that asking for one early
-# says where it comes from instead of "unknown".
-PLANNED_BACKENDS: dict[str, str] = {}
 
 
 class EnhanceError(ValueError):
@@ -163,26 +159,72 @@ def _stream_backend(model: str, checkpoint) -> tuple[Run, Path]:
     return run, path
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _check_tflite(path: Path, kind: str) -> None:
+    """One sentence for a .tflite that is empty, truncated, corrupt, not TFLite, or another kind of step."""
+    from ..export.tflite import read_tflite_checked, step_kind
+
+    tfl, _ = read_tflite_checked(path)  # ValueError / FileNotFoundError, one sentence each
+    found = step_kind(tfl)
+    if found != kind:
+        raise EnhanceError(f"{path.name} is the {found} step, not the {kind} one; pass --backend tflite-{found}, "
+                           f"or the step_{kind}.tflite that `gtcrn-micro export` wrote.")
+
+
 def _tflite(kind: str, runtime: str) -> BackendFactory:
     """The exported ``kind`` step (chapter 5) in LiteRT or TFLM; its checkpoint is a ``.tflite`` file."""
 
     def factory(model: str, checkpoint):
         from ..export.enhance import tflite_backend
+        from ..export.tflite import ExportError
 
-        return tflite_backend(model, checkpoint, kind, runtime)
+        given = checkpoint is not None and Path(checkpoint).suffix == ".tflite"  # other files: tflite_backend says
+        path_name = Path(checkpoint).name if given else None
+        if given:
+            _check_tflite(Path(checkpoint), kind)
+        try:
+            run, path = tflite_backend(model, checkpoint, kind, runtime)
+        except (ExportError, KeyError, IndexError, TypeError, AttributeError, RuntimeError) as err:
+            if not given:  # the shipped model failing is a bug, not a bad input
+                raise
+            raise EnhanceError(f"{path_name} is a TFLite model but not a step of the {model} model that the host "
+                               f"loop can run ({_first_line(err)}); pass a .tflite from `gtcrn-micro export`.") from None
+        if not given:
+            return run, path
+
+        def checked_run(wav: np.ndarray) -> np.ndarray:
+            try:
+                return run(wav)
+            except RuntimeError as err:  # the interpreter refuses a damaged model only when it runs it
+                raise EnhanceError(f"{path_name} could not be run ({_first_line(err)}); it is probably damaged: "
+                                   "export it again with `gtcrn-micro export`.") from None
+
+        return checked_run, path
 
     return factory
 
 
 BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend, "stream": _stream_backend}
-for _kind in ("float", "int8", "int16x8"):
+for _kind in TFLITE_KINDS:
     BACKENDS[f"tflite-{_kind}"] = _tflite(_kind, "litert")
-RUNTIMES = ("litert", "tflm")  # --runtime tflm runs a tflite-* backend in the TFLite Micro interpreter
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
     """Make ``load_enhancer(..., backend=name)`` use ``factory(model, checkpoint) -> (run, source)``."""
     BACKENDS[name] = factory
+
+
+def notices_of(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The :class:`~gtcrn_micro.audio.AudioNotice` texts among ``caught``, each once, in order.
+
+    A file's audio is checked when it is read and again when it is enhanced: the same notice
+    (a silent file, say) comes twice and is said once.
+    """
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, AudioNotice)))
 
 
 # ---------------------------------------------------------------- the enhancer
@@ -243,8 +285,7 @@ class Enhancer:
             enh = self.enhance(wav, name=src.name)  # (L,)
             took = time.perf_counter() - t0
             save_audio(dst, enh, self.sample_rate)
-        notices = [str(w.message) for w in caught if issubclass(w.category, AudioNotice)]
-        return FileResult(src, dst, len(wav) / self.sample_rate, took, notices)
+        return FileResult(src, dst, len(wav) / self.sample_rate, took, notices_of(caught))
 
 
 @dataclass

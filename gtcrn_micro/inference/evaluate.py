@@ -23,7 +23,7 @@ from ..audio.io import AudioNotice, load_audio
 from ..data.corpora import paired_files
 from ..training.metrics import METRICS, score_pair
 from ..training.metrics import dnsmos as dnsmos_fn
-from .enhancer import NO_MODEL, Enhancer
+from .enhancer import NO_MODEL, Enhancer, notices_of
 
 __all__ = ["evaluate_pairs", "summary_table", "json_safe", "DNSMOS_KEYS", "SCORE_LABELS"]
 
@@ -84,7 +84,7 @@ def evaluate_pairs(
             t0 = time.perf_counter()
             enh = enhancer.enhance(noisy, name=noisy_path.name)  # (L,)
             took = time.perf_counter() - t0
-        notices += [str(w.message) for w in caught if issubclass(w.category, AudioNotice)]
+        notices += notices_of(caught)
         row: dict[str, Any] = {"name": name, "seconds": len(noisy) / enhancer.sample_rate}
         noisy_scores = score_pair(clean, noisy)
         enh_scores = noisy_scores if enhancer.model == NO_MODEL else score_pair(clean, enh)
