@@ -56,8 +56,9 @@ def cost_of(model, trace, tmp: Path) -> tuple[dict, Path]:
 
     report = export_model(model, tmp, trace, kinds=("int8",))
     path = tmp / "step_int8.tflite"
-    prof = s3_profile(path, model="s3")
+    prof = s3_profile(path, model="s3", measure=True)  # this model's own reference kernels, counted by callgrind
     cost = {k: prof[k] for k in COST_KEYS} | {"op_histogram": prof["op_histogram"],
+                                              "x86_instructions_per_step": prof["x86_instructions_per_step"],
                                               "int8_snr_vs_float_mask_db": report["int8"]["snr_vs_torch_db"],
                                               "tflm_identical_to_litert": report["int8"].get("tflm_identical_to_litert")}
     return cost, path
@@ -133,9 +134,9 @@ def shipped_row() -> dict:
     from gtcrn_micro.deploy import s3_profile
 
     path = REPO / "gtcrn_micro" / "checkpoints" / "micro_int8.tflite"
-    prof = s3_profile(path, model="micro")
+    prof = s3_profile(path, model="micro", measure=True)
     return {"name": "micro (shipped, before)", "trained": True, "options": {}, **{k: prof[k] for k in COST_KEYS},
-            "op_histogram": prof["op_histogram"]}
+            "op_histogram": prof["op_histogram"], "x86_instructions_per_step": prof["x86_instructions_per_step"]}
 
 
 def markdown(result: dict) -> str:
@@ -144,18 +145,21 @@ def markdown(result: dict) -> str:
              f"- Date: {result['date']}", f"- Command: `{result['command']}`",
              f"- Quality: the first {result['items']} of each run's fixed validation mixtures (speaker-disjoint split, "
              "-5..40 dB and clean speech), float and int8 on the same mixtures; never the test set.",
-             "- Cost: `gtcrn_micro.deploy.s3_profile` on the int8 step (an estimate; see benchmarks/deploy/s3_calibration.md); "
-             "share = of one 240 MHz core per 16 ms hop, front/back end included.", "",
+             "- Cost: `gtcrn_micro.deploy.s3_profile(measure=True)` on the int8 step: ESP-NN kernels from ESP-NN's published "
+             "S3 ticks, reference kernels from this model's own callgrind count (an estimate; see "
+             "benchmarks/deploy/s3_calibration.md); share = of one 240 MHz core per 16 ms hop, front/back end included.", "",
              "| design | trained | params | MMAC/s | float PESQ-wb | int8 PESQ-wb | int8 change (SE) | float STOI | float SI-SNR (dB) | "
-             "ops | on reference kernels | ms/hop low-central-high | core share central / high | arena (B) | model (B) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "ops | on reference kernels | ms/hop low-central-high | core share central / high | arena (B) | model (B) | "
+             "x86 instructions per step (TFLM, callgrind) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         change = "-" if "int8_pesq_change" not in r else f"{r['int8_pesq_change']:+.3f} ({r['int8_pesq_change_se']:.3f})"
         ms = f"{r['ms_per_hop_low']:.1f} / {r['ms_per_hop_central']:.1f} / {r['ms_per_hop_high']:.1f}"
         lines.append(f"| {r['name']} | {'yes' if r.get('trained') and 'float_pesq' in r else 'no (cost only)' if not r.get('trained') else 'shipped'} | "
                      f"{f(r.get('params'))} | {f(r.get('mmac_per_s'), 1)} | {f(r.get('float_pesq'))} | {f(r.get('int8_pesq'))} | {change} | "
                      f"{f(r.get('float_stoi'))} | {f(r.get('float_si_snr'), 2)} | {r['ops']} | {r['reference_kernel_ops']} | {ms} | "
-                     f"{r['core_share_central']:.0%} / {r['core_share_high']:.0%} | {r['arena_bytes']:,} | {r['model_bytes']:,} |")
+                     f"{r['core_share_central']:.0%} / {r['core_share_high']:.0%} | {r['arena_bytes']:,} | {r['model_bytes']:,} | "
+                     f"{f(r.get('x86_instructions_per_step'))} |")
     lines += ["", "Options (changes from the `s3` preset) and op histograms:", ""]
     for r in result["rows"]:
         hist = ", ".join(f"{k} {v}" for k, v in sorted(r.get("op_histogram", {}).items(), key=lambda kv: -kv[1]))
