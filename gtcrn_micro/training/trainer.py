@@ -88,6 +88,8 @@ class TrainConfig:
     init_from: str = ""  # fine-tune: start from this checkpoint's weights (new optimizer and schedule)
     threads: int = 2  # torch intra-op threads per process (the reference machine has 2 cores)
     device: str = "auto"  # cpu, cuda, or auto: cuda when torch sees a GPU (each torchrun process takes its LOCAL_RANK's)
+    compile: bool = False  # torch.compile the training steps' model (fixed shapes): on 1 CPU thread ~15 % faster for micro,
+    #                        no faster for s3 (benchmarks/training/notes.md); compiling takes a minute or more
     checkpoint_every: int = 100  # steps between last.pt writes
     progress: bool = True  # tqdm progress bars
 
@@ -363,6 +365,12 @@ def _train(cfg: TrainConfig, workers: Workers, device: torch.device) -> list[dic
     out = Path(cfg.out_dir)
     main = workers.main  # rank 0: validation, checkpoints, log, plots
     distributed.shard(cfg.batch_size, workers)  # an uneven split fails before anything is written
+    if cfg.compile and cfg.act_penalty > 0:
+        raise ValueError("--compile does not work with --act-penalty (its hooks change the model at every step); "
+                         "drop one of them.")
+    if cfg.compile and workers.parallel:
+        raise ValueError("--compile is for one process; under torchrun leave it out (the global-batch BatchNorm "
+                         "is not compiled and was not tested compiled).")
     if main:
         out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
@@ -449,6 +457,8 @@ def _loop(cfg: TrainConfig, workers: Workers, device: torch.device, out: Path, s
 
         distributed.sync_batchnorm(model, workers)  # batch statistics over the global batch
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:  # dynamic=False: the batch shape never changes, and torch 2.13's dynamic shapes fail on these models
+        net = torch.compile(model, dynamic=False)
 
     def payload() -> dict:
         return {"model": _on_cpu(model.state_dict()), "optimizer": _on_cpu(opt.state_dict()),
@@ -476,6 +486,7 @@ def _loop(cfg: TrainConfig, workers: Workers, device: torch.device, out: Path, s
 
     while epoch < cfg.epochs:
         train_set.set_epoch(epoch)
+        epoch_start = (step_in_epoch, seconds)  # for the throughput line in the log
         bar = tqdm(range(step_in_epoch, cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not (cfg.progress and main), initial=step_in_epoch, total=cfg.steps_per_epoch)
         for step in bar:
@@ -508,6 +519,10 @@ def _loop(cfg: TrainConfig, workers: Workers, device: torch.device, out: Path, s
                   "lr": sched.get_last_lr()[0], "cpu_hours": seconds / 3600}
         if bound is not None:
             record["train_act_penalty"] = float(np.mean(running_pen))
+        steps_run, wall = cfg.steps_per_epoch - epoch_start[0], seconds - epoch_start[1]
+        say(f"training throughput {steps_run * cfg.batch_size * cfg.segment_seconds / max(wall, 1e-9):.1f} s of audio "
+            f"per second ({wall / max(steps_run, 1):.3f} s per step of {cfg.batch_size} x {cfg.segment_seconds:g} s, "
+            f"{workers.world_size} process(es) on {device.type}, {cfg.threads} thread(s) each)")
         record = on_rank0(lambda: record | validate(model, val_set, weights, bound))
         history.append(record)
         say(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
@@ -553,6 +568,9 @@ def add_cli_arguments(p) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                    help="where to train: auto (default) = cuda when torch sees a GPU, else cpu. Several GPUs or "
                         "machines: start this command under torchrun (README, 'Training on a GPU')")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the model for the training steps: faster steps after a minute or more of "
+                        "compiling (benchmarks/training/notes.md)")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of progress bars")
 
 

@@ -106,6 +106,21 @@ def test_device_option_on_the_command_line():
     assert trainer.config_from_args(p.parse_args(base + ["--device", "cuda"])).device == "cuda"
 
 
+def test_compile_wraps_the_training_model_with_fixed_shapes(monkeypatch, corpus_dirs, tmp_path):
+    calls = []
+
+    def fake_compile(module, **kwargs):  # the real one takes a minute or more on this model
+        calls.append(kwargs)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    train(tiny(corpus_dirs, tmp_path / "run", epochs=1, steps_per_epoch=2, compile=True))
+    assert calls == [{"dynamic": False}]
+    assert "training throughput" in (tmp_path / "run" / "train.log").read_text()
+    with pytest.raises(ValueError, match="--compile does not work with --act-penalty"):
+        train(tiny(corpus_dirs, tmp_path / "other", compile=True, act_penalty=0.1))
+
+
 @pytest.mark.slow
 def test_two_processes_train_the_same_run_as_one(one_process, corpus_dirs, tmp_path):
     history, out, _ = one_process
