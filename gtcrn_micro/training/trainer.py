@@ -88,7 +88,7 @@ class TrainConfig:
     init_from: str = ""  # fine-tune: start from this checkpoint's weights (new optimizer and schedule)
     threads: int = 2  # torch intra-op threads per process (the reference machine has 2 cores)
     device: str = "auto"  # cpu, cuda, or auto: cuda when torch sees a GPU (each torchrun process takes its LOCAL_RANK's)
-    compile: bool = False  # torch.compile the training steps' model (fixed shapes): on 1 CPU thread ~15 % faster for micro,
+    compile: bool = False  # torch.compile the training steps' model (fixed shapes): on 1 CPU thread 5-15 % faster for micro,
     #                        no faster for s3 (benchmarks/training/notes.md); compiling takes a minute or more
     checkpoint_every: int = 100  # steps between last.pt writes
     progress: bool = True  # tqdm progress bars
