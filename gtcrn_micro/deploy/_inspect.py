@@ -107,7 +107,7 @@ def reference_vectors(path: str, model_name: str, seconds: float, mask_nhwc: boo
         for t in range(feat.shape[0]):
             q = step.quantize("feat", feat[t].numpy()[None, :, None, :])  # (1,3,1,129)
             raw, state = step.step_raw(q, state)  # raw (1,2,1,129) int8, NCHW
-            feat_q.append(q.reshape(-1))
+            feat_q.append(step._as_input("feat", q).reshape(-1))  # in the feat tensor's own memory order
             mask_q.append((raw.transpose(0, 2, 3, 1) if mask_nhwc else raw).reshape(-1))  # tensor memory order
             masks.append(step.dequantize("mask", raw))
         mask = torch.from_numpy(np.concatenate(masks, 0)[:, :, 0]).permute(1, 0, 2).unsqueeze(0)  # (1,2,T,129)
@@ -123,6 +123,10 @@ def _main(src: str, dst: str) -> None:
     want = info["graph_shapes"]["feat"]
     nhwc = mask_shape == [1, 1, want[-1], 2]
     info["mask_nhwc"] = nhwc
+    info["feat_nhwc"] = info["inputs"]["feat"]["shape"] == [1, 1, want[-1], want[1]]  # (1,1,129,3): bands interleaved
+    from ..model import build_model
+
+    info["mask_clamp"] = bool(getattr(build_model(args["model"]), "mask_clamp", False))
     ref = reference_vectors(args["path"], args["model"], args["seconds"], nhwc) if args["seconds"] > 0 else {}
     np.savez(dst, info=json.dumps(info), **ref)
 

@@ -131,10 +131,12 @@ def model_settings(cfg: Config, info: dict, arena: int, model_bytes: int, task_s
         ("GTCRN_N_FREQS", a.n_freqs), ("GTCRN_OLA_GAIN", c_float(_ola_gain(a))),
         ("GTCRN_ERB_LOW_BINS", e.low_bins), ("GTCRN_ERB_HIGH_BANDS", e.high_bands), ("GTCRN_N_BANDS", e.n_bands),
         ("GTCRN_COMPRESS_EXPONENT", c_float(cfg.model.compress_exponent)), ("GTCRN_EPS", c_float(EPS)),
-        ("GTCRN_FEAT_CHANNELS", feat["shape"][1]), ("GTCRN_FEAT_SIZE", int(np.prod(feat["shape"]))),
+        ("GTCRN_FEAT_CHANNELS", feat["shape"][3 if info.get("feat_nhwc") else 1]), ("GTCRN_FEAT_SIZE", int(np.prod(feat["shape"]))),
         ("GTCRN_FEAT_INPUT_INDEX", feat["position"]), ("GTCRN_FEAT_SCALE", c_float(feat["scale"])),
         ("GTCRN_FEAT_ZERO_POINT", feat["zero_point"]),
+        ("GTCRN_FEAT_NHWC", int(info.get("feat_nhwc", False))),
         ("GTCRN_MASK_SIZE", int(np.prod(mask["shape"]))), ("GTCRN_MASK_NHWC", int(info["mask_nhwc"])),
+        ("GTCRN_MASK_CLAMP", int(info.get("mask_clamp", False))),
         ("GTCRN_MASK_OUTPUT_INDEX", mask["position"]), ("GTCRN_MASK_SCALE", c_float(mask["scale"])),
         ("GTCRN_MASK_ZERO_POINT", mask["zero_point"]),
         ("GTCRN_NUM_INPUTS", len(info["inputs"])), ("GTCRN_NUM_OUTPUTS", len(info["outputs"])),
@@ -147,7 +149,7 @@ def model_settings(cfg: Config, info: dict, arena: int, model_bytes: int, task_s
     mask_shape = "x".join(map(str, mask["shape"]))
     return (BANNER + "/* Everything the firmware shares with Python: gtcrn_micro.config (audio, ERB, model) and the\n"
             f" * embedded .tflite (tensor positions, shapes, int8 scales and zero points, TFLM arena).\n"
-            f" * feat input {feat_shape} (NCHW), mask output {mask_shape} ({'NHWC' if info['mask_nhwc'] else 'NCHW'}). */\n"
+            f" * feat input {feat_shape} ({'NHWC' if info.get('feat_nhwc') else 'NCHW'}), mask output {mask_shape} ({'NHWC' if info['mask_nhwc'] else 'NCHW'}). */\n"
             "#pragma once\n#include <stdint.h>\n\n" + defines + "\n\n"
             "/* One recurrent/convolutional memory of the step: input and output share scale and zero point,\n"
             " * so the int8 bytes of the output are fed back to the input unchanged. */\n"

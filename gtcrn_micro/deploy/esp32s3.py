@@ -154,8 +154,8 @@ def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = N
     """
     if model not in MODEL_NAMES:
         raise DeployError(f"Unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)}.")
-    if model != "micro":
-        raise DeployError(f"Only the micro model has a full-int8 step to deploy, not {model!r}; use --model micro.")
+    if model not in ("micro", "s3"):  # the models whose core is an integer step graph
+        raise DeployError(f"Only the micro and s3 models have a full-int8 step to deploy, not {model!r}; use --model micro.")
     path = Path(tflite) if tflite else Path(__file__).resolve().parents[1] / "checkpoints" / f"{model}_int8.tflite"
     if path.suffix != ".tflite" or not path.is_file():
         what = "does not exist" if not path.exists() else "is a folder" if path.is_dir() else "is not a .tflite file"

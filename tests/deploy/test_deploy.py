@@ -226,7 +226,7 @@ def test_cli_deploys_and_refuses_bad_input(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--model", "gtcrn"], "Only the micro model"),
+    (["--model", "gtcrn"], "Only the micro and s3 models"),
     (["--tflite", "missing.tflite"], "does not exist"),
     (["--tflite", "model.onnx"], "not a .tflite"),
 ])

@@ -145,10 +145,16 @@ void gtcrn_dsp_analyze(gtcrn_dsp_t *d, const float *hop_in, float *feat) {
 void gtcrn_quantize(const float *x, int8_t *q, int n, float scale, int zero_point) {
     int i;
     for (i = 0; i < n; i++) {
+#if GTCRN_FEAT_NHWC
+        /* x is channel by channel (3 x N_BANDS); the model's feat tensor is (1,1,N_BANDS,3) */
+        const int j = (i % GTCRN_N_BANDS) * GTCRN_FEAT_CHANNELS + i / GTCRN_N_BANDS;
+#else
+        const int j = i;
+#endif
         float v = nearbyintf(x[i] / scale) + (float)zero_point; /* round half to even, like numpy */
         if (v < -128.0f) v = -128.0f;
         if (v > 127.0f) v = 127.0f;
-        q[i] = (int8_t)v;
+        q[j] = (int8_t)v;
     }
 }
 
@@ -162,6 +168,10 @@ void gtcrn_dequantize_mask(const int8_t *q, float *mask_re, float *mask_im, floa
 #endif
         mask_re[b] = (float)(qr - zero_point) * scale;
         mask_im[b] = (float)(qi - zero_point) * scale;
+#if GTCRN_MASK_CLAMP /* the graph's mask is unbounded; the model's host part clamps it to [-1, 1] */
+        mask_re[b] = fminf(1.0f, fmaxf(-1.0f, mask_re[b]));
+        mask_im[b] = fminf(1.0f, fmaxf(-1.0f, mask_im[b]));
+#endif
     }
 }
 
