@@ -326,6 +326,7 @@ def s3_profile(path: str | Path, model: str = "micro", measure: bool = False, in
     added. Raises ``ValueError`` (one sentence) on a file that is not a readable .tflite.
     """
     from ..config import get_config
+    from ..export.opcheck import graph_findings
     from ..export.tflite import read_tflite_checked, strip_tensor_names
     from .budget import _dsp_cycles
 
@@ -403,6 +404,7 @@ def s3_profile(path: str | Path, model: str = "micro", measure: bool = False, in
         "dilated_convs": sum(1 for r in rows if r["dilation"] != [1, 1]),
         "broadcast_binary_ops": sum(1 for r in rows if r["broadcast"]),
         "logistic_tanh_ops": hist.get("LOGISTIC", 0) + hist.get("TANH", 0),
+        "slow_path_findings": graph_findings(data),  # the export check's list: each avoidable slow op, named
         "op_histogram": dict(sorted(hist.items(), key=lambda kv: -kv[1])),
         "x86_instructions_per_step": round(measured["instructions_per_step"]) if measured else None,
         "calibration": {k: cal[k] for k in ("factor_low", "factor_central", "factor_high", "dispatch_x86_per_op")},
@@ -434,8 +436,12 @@ def profile_table(p: dict) -> str:
               f"{p['core_share_low']:.0%} / {p['core_share_central']:.0%} / {p['core_share_high']:.0%} of one core",
               f"arena {p['arena_bytes']} bytes, model {p['model_bytes']:,} bytes (names stripped); TRANSPOSE "
               f"{p['transpose_ops']}, grouped convs {p['grouped_convs']}, dilated convs {p['dilated_convs']}, "
-              f"broadcasting ADD/MUL/SUB {p['broadcast_binary_ops']}, LOGISTIC+TANH {p['logistic_tanh_ops']}",
-              p["note"]]
+              f"broadcasting ADD/MUL/SUB {p['broadcast_binary_ops']}, LOGISTIC+TANH {p['logistic_tanh_ops']}"]
+    found = p.get("slow_path_findings") or []
+    lines += [f"avoidable slow-path op {f['index']} {f['op']}: {f['kind']} ({f['detail']})" for f in found[:20]]
+    if len(found) > 20:
+        lines.append(f"... and {len(found) - 20} more avoidable slow-path ops")
+    lines.append(p["note"])
     return "\n".join(lines)
 
 
