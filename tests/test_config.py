@@ -25,4 +25,4 @@ def test_unknown_model_is_a_clear_error():
 def test_with_model_changes_only_the_model():
     cfg = get_config("micro").with_model(channels=8)
     assert cfg.model.channels == 8 and cfg.model.name == "micro" and get_config("micro").model.channels == 16
-    assert set(MODEL_NAMES) == {"gtcrn", "micro"}
+    assert set(MODEL_NAMES) == {"gtcrn", "micro", "s3"}
