@@ -59,6 +59,17 @@ def test_import_gtcrn_micro_is_light_and_keeps_every_name():
     assert set(gtcrn_micro.__all__) <= set(dir(gtcrn_micro))
 
 
+def test_sub_packages_resolve_as_attributes():
+    """The book writes gm.inference.shipped_checkpoint, gm.export.TFLITE_SOURCE, ...: sub-packages are attributes."""
+    import gtcrn_micro as gm
+
+    for sub in ("audio", "data", "model", "training", "streaming", "export", "inference", "deploy"):
+        assert getattr(gm, sub).__name__ == f"gtcrn_micro.{sub}"
+    assert callable(gm.inference.shipped_checkpoint) and isinstance(gm.export.TFLITE_SOURCE, str)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        gm.not_a_name
+
+
 def test_the_cli_lists_the_backends_that_exist():
     """The CLI reads backend names from a light module so that `--help` loads no model; they must not drift."""
     from gtcrn_micro.export.tflite import KINDS
