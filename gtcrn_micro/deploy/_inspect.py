@@ -66,7 +66,8 @@ def model_io(path: str, model_name: str) -> dict:
 
     model = read_model(path)
     sg = model.subgraphs[0]
-    shapes = StepGraph(build_model(model_name)).input_shapes()
+    net = build_model(model_name)
+    shapes = StepGraph(net).input_shapes()
     names = list(shapes)
     out_names = ["mask", *[f"{n}_out" for n in names[1:]]]
     ins, outs = signature_io(model, out_names)
@@ -80,6 +81,7 @@ def model_io(path: str, model_name: str) -> dict:
         "graph_shapes": {k: list(v) for k, v in shapes.items()},
         "arena_bytes": tflm_arena_bytes(path),
         "op_costs": op_costs(model),
+        "mask_clamp": bool(getattr(net, "mask_clamp", False)),  # the host clamps the mask to [-1, 1]
     }
 
 
@@ -124,9 +126,6 @@ def _main(src: str, dst: str) -> None:
     nhwc = mask_shape == [1, 1, want[-1], 2]
     info["mask_nhwc"] = nhwc
     info["feat_nhwc"] = info["inputs"]["feat"]["shape"] == [1, 1, want[-1], want[1]]  # (1,1,129,3): bands interleaved
-    from ..model import build_model
-
-    info["mask_clamp"] = bool(getattr(build_model(args["model"]), "mask_clamp", False))
     ref = reference_vectors(args["path"], args["model"], args["seconds"], nhwc) if args["seconds"] > 0 else {}
     np.savez(dst, info=json.dumps(info), **ref)
 

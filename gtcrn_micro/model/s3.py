@@ -94,7 +94,7 @@ class CausalDepthwise(nn.Module):
 
     def __init__(self, channels: int, kernel_t: int, dilation: int, kernel_f: int = 1):
         super().__init__()
-        self.k, self.d = kernel_t, dilation
+        self.d = dilation
         self.cache_len = (kernel_t - 1) * dilation
         # kernel_f > 1: 'same' over frequency, which the converter writes as a PAD op before the conv
         self.conv = nn.Conv2d(channels, channels, (kernel_t, kernel_f), padding=(0, kernel_f // 2), groups=channels)
