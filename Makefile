@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test book clean-book
+.PHONY: venv test book clean-book notebooks
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,3 +23,8 @@ book: $(STAMP)
 
 clean-book:
 	rm -rf _build
+
+# Chapters are written as book/NN_name.md (MyST Markdown notebooks); the .ipynb next to each one,
+# what Colab opens, is generated from it without outputs (--update keeps the cell ids stable).
+notebooks: $(STAMP)
+	$(BIN)/jupytext --update --to ipynb book/[0-9][0-9]_*.md

@@ -1,16 +1,19 @@
-"""Read a chapter notebook's cells for the chapter tests (the notebooks are written by scripts/make_chNN_notebook.py)."""
+"""Read a chapter's cells for the chapter tests, from its source: the MyST Markdown notebook
+``book/{stem}.md`` (the committed ``book/{stem}.ipynb`` is generated from it by jupytext)."""
 
-import json
 from pathlib import Path
+
+import jupytext
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def chapter_cells(stem: str) -> list[dict]:
-    """The cells of ``book/{stem}.ipynb``."""
-    return json.loads((REPO / "book" / f"{stem}.ipynb").read_text())["cells"]
+    """The cells of ``book/{stem}.md``, parsed as a notebook."""
+    return jupytext.read(REPO / "book" / f"{stem}.md")["cells"]
 
 
 def source(cell: dict) -> str:
     """A cell's source as one string."""
-    return "".join(cell["source"])
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)

@@ -1,60 +1,109 @@
-"""The book's conventions, for every chapter in _toc.yml (executing them is the book build's job)."""
+"""The book's conventions, for every chapter in _toc.yml (executing them is the book build's job).
 
-import json
-import sys
+A chapter's source is its MyST Markdown notebook, ``book/NN_name.md``; the ``book/NN_name.ipynb``
+next to it (what Colab opens) is generated from it by jupytext and must not drift from it.
+"""
+
+import fnmatch
+import re
 from pathlib import Path
 
+import jupytext
+import nbformat
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-from notebook_tools import install_cell_source  # noqa: E402
-
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
-CHAPTERS = [REPO / (c["file"] + ".ipynb") for c in TOC["chapters"] if (REPO / (c["file"] + ".ipynb")).exists()]
+CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
+CHAPTERS = [REPO / (c["file"] + ".md") for c in TOC["chapters"]]
+REGENERATE = "regenerate it with `make notebooks` (jupytext --update --to ipynb book/NN_name.md)"
+
+
+def _source(cell) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
 
 
 def test_config_executes_every_notebook_and_fails_on_errors():
-    cfg = yaml.safe_load((REPO / "_config.yml").read_text())
-    assert cfg["execute"]["execute_notebooks"] in ("force", "cache")
-    assert cfg["execute"]["allow_errors"] is False and cfg["execute"]["timeout"] > 0
-    assert cfg["only_build_toc_files"] is True
-    assert cfg["repository"]["url"].startswith("https://")
-    assert "colab_url" in cfg["launch_buttons"]
+    assert CONFIG["execute"]["execute_notebooks"] in ("force", "cache")
+    assert CONFIG["execute"]["allow_errors"] is False and CONFIG["execute"]["timeout"] > 0
+    assert CONFIG["only_build_toc_files"] is True
+    assert CONFIG["repository"]["url"].startswith("https://")
+    assert "colab_url" in CONFIG["launch_buttons"]
+    assert "sphinx_exercise" in CONFIG["sphinx"]["extra_extensions"]
 
 
-def test_every_toc_entry_exists():
+def test_every_toc_entry_exists_as_markdown_and_generated_notebook():
     assert (REPO / (TOC["root"] + ".md")).exists()
-    assert len(CHAPTERS) == len(TOC["chapters"]) >= 2
+    assert len(CHAPTERS) >= 2
+    for md in CHAPTERS:
+        assert md.exists(), f"{md.name}: a chapter's source is a MyST Markdown notebook"
+        assert md.with_suffix(".ipynb").exists(), f"{md.with_suffix('.ipynb').name} is missing: {REGENERATE}"
+
+
+def test_the_book_builds_the_markdown_not_the_generated_notebooks():
+    """Both files of a pair have the same document name: the .ipynb must be excluded from the build.
+    (Its presence next to the .md is what makes the theme's Colab button open the .ipynb.)"""
+    for md in CHAPTERS:
+        rel = md.with_suffix(".ipynb").relative_to(REPO).as_posix()
+        assert any(fnmatch.fnmatch(rel, p) for p in CONFIG["exclude_patterns"]), rel
+
+
+def test_no_notebook_generator_scripts():
+    assert not list((REPO / "scripts").glob("make_ch*")) and not (REPO / "scripts" / "notebook_tools.py").exists()
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_opens_the_same_way_and_has_no_outputs(path):
-    cells = json.loads(path.read_text())["cells"]
-    src = ["".join(c["source"]) for c in cells]
+def test_chapter_is_a_myst_notebook(path):
+    text = path.read_text()
+    nb = jupytext.read(path)
+    assert text.startswith("---\n") and nb.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    directives = re.findall(r"^```\{code-cell\}.*$", text, flags=re.M)
+    assert directives and set(directives) == {"```{code-cell} ipython3"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_the_same_way(path):
+    """Title, then the hidden Colab install cell cloning _config.yml's repository, then the imports."""
+    cells = jupytext.read(path).cells
+    src = [_source(c) for c in cells]
     assert cells[0]["cell_type"] == "markdown" and src[0].startswith("# ")
-    assert cells[1]["metadata"].get("tags") == ["remove-cell"]
-    assert src[1] == install_cell_source()  # same URL as _config.yml, runs only in Colab
+    assert cells[1]["cell_type"] == "code" and cells[1]["metadata"].get("tags") == ["remove-cell"]
+    url = CONFIG["repository"]["url"]  # the one place the repository URL is set
+    cloned = re.findall(r"git clone\b.*?(https?://\S+)", src[1])
+    assert cloned == [url], f"{path.name}: the install cell must clone {url}, found {cloned}"
+    assert set(re.findall(r"https?://github\.com/\S+", src[1])) == {url}
     assert "import gtcrn_micro" in src[2]
-    for cell in cells:
-        if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_short_cells_and_captioned_figures(path):
-    cells = json.loads(path.read_text())["cells"]
+    cells = jupytext.read(path).cells
     for i, cell in enumerate(cells[2:], start=2):  # after the title and the hidden install cell
         if cell["cell_type"] != "code":
             continue
-        src = "".join(cell["source"])
+        src = _source(cell)
         assert len(src.splitlines()) <= 10, f"{path.name} cell {i} is long: move its logic into the package"
         if "plot_" in src:  # a package plotting function: a caption must follow
-            following = "".join(cells[i + 1]["source"])
+            following = _source(cells[i + 1])
             assert cells[i + 1]["cell_type"] == "markdown" and following.startswith("*Figure"), f"{path.name} cell {i}"
 
 
-def test_install_cell_uses_the_configured_repository():
-    url = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
-    assert f"git clone -q --depth 1 {url} " in install_cell_source()
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_generated_notebook_equals_the_markdown_and_has_no_outputs(path):
+    """Drift test: jupytext's conversion of the .md equals the committed .ipynb, cell for cell."""
+    expected = jupytext.read(path).cells
+    ipynb = path.with_suffix(".ipynb")
+    committed = nbformat.read(ipynb, as_version=4)
+    nbformat.validate(committed)
+    assert committed.metadata["kernelspec"]["name"] == "python3"
+    assert len(committed.cells) == len(expected), f"{ipynb.name} has drifted from {path.name}: {REGENERATE}"
+    for i, (want, got) in enumerate(zip(expected, committed.cells)):
+        where = f"{ipynb.name} cell {i} differs from {path.name}: {REGENERATE}"
+        assert got["cell_type"] == want["cell_type"], where
+        assert _source(got) == _source(want), where
+        assert got["metadata"].get("tags", []) == want["metadata"].get("tags", []), where
+        if got["cell_type"] == "code":
+            assert got["outputs"] == [] and got["execution_count"] is None, f"{ipynb.name} cell {i} has outputs"

@@ -1,4 +1,4 @@
-"""Chapter 1 (book/01_signals_and_features.ipynb) follows the book's conventions. Executing it is
+"""Chapter 1 (book/01_signals_and_features.md) follows the book's conventions. Executing it is
 the book build's job (jupyter-book build -W -n --keep-going)."""
 
 import pytest

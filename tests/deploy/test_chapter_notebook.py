@@ -1,4 +1,4 @@
-"""Chapter 6 (book/06_deploy.ipynb) follows the book's conventions. Executing it is the book
+"""Chapter 6 (book/06_deploy.md) follows the book's conventions. Executing it is the book
 build's job (jupyter-book build -W -n --keep-going)."""
 
 import pytest

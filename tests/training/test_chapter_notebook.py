@@ -1,4 +1,4 @@
-"""Chapter 4 (book/04_training.ipynb) follows the book's conventions. Executing it is the book
+"""Chapter 4 (book/04_training.md) follows the book's conventions. Executing it is the book
 build's job (jupyter-book build -W -n --keep-going)."""
 
 import pytest
