@@ -107,3 +107,13 @@ def test_generated_notebook_equals_the_markdown_and_has_no_outputs(path):
         assert got["metadata"].get("tags", []) == want["metadata"].get("tags", []), where
         if got["cell_type"] == "code":
             assert got["outputs"] == [] and got["execution_count"] is None, f"{ipynb.name} cell {i} has outputs"
+
+
+def test_pages_workflow_builds_with_make_book_and_readme_links_the_published_address():
+    workflow = (REPO / ".github" / "workflows" / "book.yml").read_text()
+    assert 'python-version: "3.11"' in workflow and "run: make book" in workflow
+    for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@"):
+        assert action in workflow
+    assert "path: _build/html" in workflow
+    owner, repo = CONFIG["repository"]["url"].removeprefix("https://github.com/").strip("/").split("/")
+    assert f"https://{owner}.github.io/{repo}/" in (REPO / "README.md").read_text()
