@@ -87,22 +87,56 @@ def check_audio(
         raise AudioError(f"{name}: has no samples; choose a recording that is not empty.")
     bad = ~np.isfinite(wav)
     if bad.any():
-        first = int(np.argmax(bad))
-        raise AudioError(
-            f"{name}: {int(bad.sum())} samples are NaN or Inf (first at sample {first}); "
-            "fix or re-export the recording, or replace them with np.nan_to_num(wav)."
-        )
+        raise non_finite_error(name, int(bad.sum()), int(np.argmax(bad)))
     peak = float(np.max(np.abs(wav)))
     if peak < SILENCE_PEAK:
-        _notice(f"{name}: is silent (peak below -120 dBFS); it will pass through as silence.")
+        _notice(silent_message(name))
     else:
         clipped = float(np.mean(np.abs(wav) >= CLIP_LEVEL))
         if clipped > CLIP_FRACTION:
-            _notice(
-                f"{name}: {100 * clipped:.1f} % of samples are at full scale, so it is probably "
-                "clipped; enhancement will not undo the clipping."
-            )
+            _notice(clipped_message(name, clipped))
     return wav
+
+
+# The sentences of check_audio, shared with the block-by-block reader (audio/blocks.py) so that a
+# file read in pieces is reported in the same words as one read whole.
+def non_finite_error(name: str, count: int, first: int) -> AudioError:
+    return AudioError(
+        f"{name}: {count} samples are NaN or Inf (first at sample {first}); "
+        "fix or re-export the recording, or replace them with np.nan_to_num(wav)."
+    )
+
+
+def silent_message(name: str) -> str:
+    return f"{name}: is silent (peak below -120 dBFS); it will pass through as silence."
+
+
+def clipped_message(name: str, fraction: float) -> str:
+    return (f"{name}: {100 * fraction:.1f} % of samples are at full scale, so it is probably "
+            "clipped; enhancement will not undo the clipping.")
+
+
+def unreadable_error(path: Path, err: BaseException) -> AudioError:
+    return AudioError(
+        f"{path}: cannot be read as audio ({err}); check that it is a complete WAV, FLAC or "
+        "OGG file, or convert it, e.g. with ffmpeg -i IN -ar 16000 -ac 1 OUT.wav."
+    )
+
+
+def open_audio(path) -> sf.SoundFile:
+    """Open an audio file for reading (a :class:`soundfile.SoundFile`), with one sentence for a
+    missing path, a folder, an empty or an unreadable file."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file; check the path (relative paths start at {Path.cwd()}).")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder; pass the path of one audio file inside it.")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: is an empty file (0 bytes); re-export or re-download it.")
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise unreadable_error(path, err) from None
 
 
 def load_audio(path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -114,19 +148,11 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """
     path = Path(path)
     name = path.name
-    if not path.exists():
-        raise AudioError(f"{path}: no such file; check the path (relative paths start at {Path.cwd()}).")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder; pass the path of one audio file inside it.")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: is an empty file (0 bytes); re-export or re-download it.")
     try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)  # (L, C)
+        with open_audio(path) as f:
+            data, file_rate = f.read(dtype="float32", always_2d=True), f.samplerate  # (L, C)
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(
-            f"{path}: cannot be read as audio ({err}); check that it is a complete WAV, FLAC or "
-            "OGG file, or convert it, e.g. with ffmpeg -i IN -ar 16000 -ac 1 OUT.wav."
-        ) from None
+        raise unreadable_error(path, err) from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: contains no samples; choose a recording that is not empty.")
     if data.shape[1] > 1:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..audio.stft import istft, stft
+from ..audio.blocks import ChunkedRun, SpecBlocks
 from .pipeline import load_step
 
 __all__ = ["TFLITE_SOURCE", "TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
@@ -28,14 +28,23 @@ class TFLiteEnhancer:
         self.model = model.eval()
         self.step = load_step(path, model, runtime)
 
-    @torch.no_grad()
     def enhance(self, wav: np.ndarray) -> np.ndarray:
-        """(L,) float32 16 kHz -> (L,) enhanced."""
-        spec = stft(torch.from_numpy(np.asarray(wav, np.float32)))  # (1,257,T,2)
-        feat = self.model.features(spec)[0].permute(1, 0, 2).unsqueeze(2).numpy()  # (T,3,1,129)
-        masks = self.step.stream(feat)  # (T,2,1,129)
-        mask = torch.from_numpy(masks[:, :, 0]).permute(1, 0, 2).unsqueeze(0)  # (1,2,T,129)
-        return istft(self.model.apply_mask(mask, spec), len(wav))[0].numpy()
+        """(L,) float32 16 kHz -> (L,) enhanced, computed a block of frames at a time."""
+        return ChunkedRun(self.new_stream)(wav)
+
+    def new_stream(self) -> SpecBlocks:
+        """A fresh stream (zero state) over this step: ``process(block)`` / ``flush()``, see
+        :class:`~gtcrn_micro.audio.blocks.SpecBlocks`; the step's raw state is carried between blocks."""
+        state = self.step.initial_state()
+
+        def masked(spec: torch.Tensor) -> torch.Tensor:  # (1,257,T,2) -> (1,257,T,2)
+            nonlocal state
+            feat = self.model.features(spec)[0].permute(1, 0, 2).unsqueeze(2).numpy()  # (T,3,1,129)
+            masks, state = self.step.stream_from(feat, state)  # (T,2,1,129)
+            mask = torch.from_numpy(masks[:, :, 0]).permute(1, 0, 2).unsqueeze(0)  # (1,2,T,129)
+            return self.model.apply_mask(mask, spec)
+
+        return SpecBlocks(masked, self.model.cfg.audio)
 
 
 def shipped_tflite(model: str, kind: str) -> Path:
@@ -61,4 +70,4 @@ def tflite_backend(model: str, checkpoint, kind: str, runtime: str = "litert"):
         raise FileNotFoundError(f"{path} does not exist: export one with `gtcrn-micro export --model micro "
                                 f"--checkpoint CKPT -o DIR` and pass --checkpoint DIR/step_{kind}.tflite.")
     enhancer = TFLiteEnhancer(build_model(model), path, runtime)  # host parts have no trained weights
-    return enhancer.enhance, path
+    return ChunkedRun(enhancer.new_stream), path

@@ -133,13 +133,20 @@ class TFLiteStep:
 
         Returns the dequantized masks (N,2,1,129).
         """
+        masks, _ = self.stream_from(feats, self.initial_state(), starts)
+        return masks
+
+    def stream_from(self, feats: np.ndarray, state: dict[str, np.ndarray],
+                    starts: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`stream` from a given raw ``state``; returns the masks (N,2,1,129) and the raw state
+        after the last frame, to carry into the next block of frames."""
         if self.integer and self.state_mismatches():
             raise ExportError(f"States {', '.join(self.state_mismatches())} have different input and output "
                               "quantization; run tie_state_quantization on the model.")
-        masks, state = [], self.initial_state()
+        masks = np.empty((len(feats), *self.want["mask"][1:]), np.float32)  # (N,2,1,129)
         for t in range(len(feats)):
             if starts is not None and starts[t]:
                 state = self.initial_state()
             mask, state = self.step_raw(self.quantize("feat", feats[t : t + 1]), state)
-            masks.append(self.dequantize("mask", mask))
-        return np.concatenate(masks, 0)
+            masks[t] = self.dequantize("mask", mask)[0]
+        return masks, state

@@ -31,6 +31,7 @@ import numpy as np
 from ..audio.io import SILENCE_PEAK, AudioError, AudioNotice, check_audio, load_audio, save_audio
 from ..config import MODEL_NAMES, config_as_trained, get_config
 from ..data.mixing import AUDIO_EXTENSIONS, find_audio
+from ..audio.blocks import BLOCK, AudioScan, ChunkedRun, read_blocks, scan_audio
 from ._names import NO_MODEL, PLANNED_BACKENDS, RUNTIMES, TFLITE_KINDS
 
 __all__ = [
@@ -128,35 +129,61 @@ def _load_model(model: str, checkpoint):
 
 
 def _torch_backend(model: str, checkpoint) -> tuple[Run, Path]:
-    """Offline torch model: the whole clip in one pass, stft -> model -> istft."""
-    import torch
-
-    from ..audio.stft import istft, stft
+    """Offline torch model, stft -> model -> istft, on blocks of frames with the state carried:
+    the same output as the whole clip in one pass (``istft(net(stft(wav)))``), in bounded memory."""
+    from ..audio.blocks import ChunkedRun, SpecBlocks
 
     net, path = _load_model(model, checkpoint)
 
-    @torch.inference_mode()
-    def run(wav: np.ndarray) -> np.ndarray:
-        spec = stft(torch.from_numpy(wav))  # (1,257,T,2)
-        est = net(spec)  # (1,257,T,2)
-        return istft(est, len(wav))[0].numpy()  # (L,)
+    def new_stream() -> SpecBlocks:
+        state = net.initial_state(1)
 
-    return run, path
+        def masked(spec):  # (1,257,T,2) -> (1,257,T,2): net(spec), its state carried to the next block
+            nonlocal state
+            mask, state = net.core(net.features(spec), state)  # (1,2,T,129)
+            return net.apply_mask(mask, spec)
+
+        return SpecBlocks(masked, net.cfg.audio)
+
+    return ChunkedRun(new_stream), path
+
+
+class _AlignedStream:
+    """A :class:`~gtcrn_micro.streaming.StreamingEnhancer` with its latency removed: the first
+    ``latency`` output samples dropped, the stream flushed and cut to the input's length."""
+
+    def __init__(self, streamer):
+        self.streamer = streamer
+        streamer.reset()
+        self._skip = streamer.latency
+        self.samples_in = self.samples_out = 0
+
+    def _aligned(self, out: np.ndarray) -> np.ndarray:
+        k = min(self._skip, len(out))
+        out, self._skip = out[k:], self._skip - k
+        out = out[: self.samples_in - self.samples_out]
+        self.samples_out += len(out)
+        return out
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        self.samples_in += len(chunk)
+        return self._aligned(self.streamer.process(chunk))
+
+    def flush(self) -> np.ndarray:
+        return self._aligned(self.streamer.flush())  # (the rest up to samples_in)
 
 
 def _stream_backend(model: str, checkpoint) -> tuple[Run, Path]:
-    """The torch model one hop at a time (chapter 3); output shifted back by the stream's latency."""
+    """The torch model one hop at a time (chapter 3); output shifted back by the stream's latency.
+
+    The hop runs as a frozen TorchScript trace of the eager step (bit for bit the same numbers,
+    about twice as fast: see :meth:`~gtcrn_micro.streaming.enhancer.HopStep.frozen`)."""
+    from ..audio.blocks import BLOCK, AudioScan, ChunkedRun, read_blocks, scan_audio
     from ..streaming import StreamingEnhancer
 
     net, path = _load_model(model, checkpoint)
-    streamer = StreamingEnhancer(net)
-
-    def run(wav: np.ndarray) -> np.ndarray:
-        streamer.reset()
-        out = np.concatenate([streamer.process(wav), streamer.flush()])  # (L + latency,)
-        return out[streamer.latency : streamer.latency + len(wav)]  # (L,): aligned with the torch backend
-
-    return run, path
+    streamer = StreamingEnhancer(net, jit=True)
+    return ChunkedRun(lambda: _AlignedStream(streamer)), path
 
 
 def _first_line(err: BaseException) -> str:
@@ -195,17 +222,29 @@ def _tflite(kind: str, runtime: str) -> BackendFactory:
                                f"loop can run ({_first_line(err)}); pass a .tflite from `gtcrn-micro export`.") from None
         if not given:
             return run, path
-
-        def checked_run(wav: np.ndarray) -> np.ndarray:
-            try:
-                return run(wav)
-            except RuntimeError as err:  # the interpreter refuses a damaged model only when it runs it
-                raise EnhanceError(f"{path_name} could not be run ({_first_line(err)}); it is probably damaged: "
-                                   "export it again with `gtcrn-micro export`.") from None
-
-        return checked_run, path
+        return ChunkedRun(lambda: _CheckedStream(run.new_stream(), path_name), run.block), path
 
     return factory
+
+
+class _CheckedStream:
+    """A stream over a given .tflite: the interpreter refuses a damaged model only when it runs it."""
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+
+    def _checked(self, call, *args):
+        try:
+            return call(*args)
+        except RuntimeError as err:
+            raise EnhanceError(f"{self.name} could not be run ({_first_line(err)}); it is probably damaged: "
+                               "export it again with `gtcrn-micro export`.") from None
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        return self._checked(self.stream.process, chunk)
+
+    def flush(self) -> np.ndarray:
+        return self._checked(self.stream.flush)
 
 
 BACKENDS: dict[str, BackendFactory] = {"torch": _torch_backend, "stream": _stream_backend}
@@ -269,23 +308,84 @@ class Enhancer:
             )
         return enh
 
-    def enhance_file(self, src: str | Path, dst: str | Path) -> "FileResult":
+    def enhance_file(self, src: str | Path, dst: str | Path, *, block: int = BLOCK) -> "FileResult":
         """Read ``src`` (any rate, any channels), enhance it, write ``dst`` at 16 kHz.
 
+        The file is read, enhanced and written ``block`` samples at a time, the model's state
+        carried from block to block, so memory does not grow with its length (an hour is fine);
+        the output is the same as enhancing the whole file at once. It is read twice: once to
+        check it (no samples, NaN, silent, clipped: the same sentences as
+        :func:`~gtcrn_micro.audio.load_audio`), once to enhance it. A backend whose ``run`` is a
+        plain function (see :func:`register_backend`) gets the whole file at once instead.
+
         Notices about the input (resampled, mixed down, silent, clipped) are returned in the
-        result instead of being printed. Refuses to write over ``src``.
+        result instead of being printed. Refuses to write over ``src``; on an error no partial
+        ``dst`` is left behind.
         """
         src, dst = Path(src), Path(dst)
         if dst.resolve() == src.resolve():
             raise EnhanceError(f"{dst} is the input file itself; write the enhanced audio somewhere else.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AudioNotice)
-            wav = load_audio(src, self.sample_rate)  # (L,)
-            t0 = time.perf_counter()
-            enh = self.enhance(wav, name=src.name)  # (L,)
-            took = time.perf_counter() - t0
-            save_audio(dst, enh, self.sample_rate)
-        return FileResult(src, dst, len(wav) / self.sample_rate, took, notices_of(caught))
+            if not isinstance(self.run, ChunkedRun):
+                wav = load_audio(src, self.sample_rate)  # (L,)
+                t0 = time.perf_counter()
+                enh = self.enhance(wav, name=src.name)  # (L,)
+                took = time.perf_counter() - t0
+                save_audio(dst, enh, self.sample_rate)
+                return FileResult(src, dst, len(wav) / self.sample_rate, took, notices_of(caught))
+            scan = scan_audio(src, self.sample_rate, block)  # AudioError / notices, one block in memory
+            took = self._enhance_blocks(scan, dst, block)
+        return FileResult(src, dst, scan.length / self.sample_rate, took, notices_of(caught))
+
+    def _enhance_blocks(self, scan: AudioScan, dst: Path, block: int) -> float:
+        """Enhance the scanned file into ``dst`` block by block; returns the seconds spent in the model."""
+        import soundfile as sf
+
+        name = scan.path.name
+        stream = None if scan.silent else self.run.new_stream()  # silence passes through, as in enhance()
+        took, written, peak = 0.0, 0, 0.0
+
+        def write(out, enh: np.ndarray) -> None:
+            nonlocal written, peak
+            if not np.isfinite(enh).all():
+                raise EnhanceError(
+                    f"{name}: the {self.label} model returned NaN or Inf samples; the checkpoint is probably broken "
+                    "(re-train it or use another --checkpoint)."
+                )
+            if len(enh):
+                peak = max(peak, float(np.max(np.abs(enh))))
+            out.write(np.clip(enh, -1.0, 1.0))  # integer formats would wrap around
+            written += len(enh)
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with sf.SoundFile(str(dst), "w", self.sample_rate, 1, subtype="PCM_16") as out:
+                for wav in read_blocks(scan, block):  # (n,)
+                    if stream is None:
+                        write(out, wav)
+                        continue
+                    t0 = time.perf_counter()
+                    enh = np.asarray(stream.process(wav), dtype=np.float32)
+                    took += time.perf_counter() - t0
+                    write(out, enh)
+                if stream is not None:
+                    t0 = time.perf_counter()
+                    enh = np.asarray(stream.flush(), dtype=np.float32)
+                    took += time.perf_counter() - t0
+                    write(out, enh)
+            if written != scan.length:
+                raise EnhanceError(
+                    f"{name}: the {self.backend} backend returned {written} samples for an input of {scan.length}; "
+                    "this is a bug in the backend, please report it."
+                )
+        except BaseException:
+            dst.unlink(missing_ok=True)  # no half-written output
+            raise
+        if peak > 1.0:
+            warnings.warn(f"{dst.name}: peak {peak:.2f} is above full scale; samples clipped to [-1, 1] for writing.",
+                          AudioNotice, stacklevel=2)
+        return took
 
 
 @dataclass

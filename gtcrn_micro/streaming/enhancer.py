@@ -36,7 +36,7 @@ from torch import nn
 from ..audio.stft import _ola_gain, window
 from ..config import AudioConfig
 
-__all__ = ["StreamingEnhancer", "load_stream_model"]
+__all__ = ["StreamingEnhancer", "HopStep", "load_stream_model"]
 
 
 def load_stream_model(model: str = "micro", checkpoint=None, seed: int = 0) -> tuple[nn.Module, "Path | None"]:
@@ -65,13 +65,16 @@ class StreamingEnhancer:
     it is put in eval mode.
     """
 
-    def __init__(self, model: nn.Module, cfg: AudioConfig | None = None):
+    def __init__(self, model: nn.Module, cfg: AudioConfig | None = None, *, jit: bool = False):
         self.model = model.eval()
         self.cfg = cfg or model.cfg.audio
         self.n_fft, self.hop = self.cfg.n_fft, self.cfg.hop_length
         self._window = window(self.cfg)  # (n_fft,) sqrt-Hann, analysis and synthesis
         self._gain = _ola_gain(self.cfg)
+        self._hop_step = HopStep(self.model, self._window)
         self.reset()
+        if jit:
+            self._hop_step = self._hop_step.frozen(self.state)
 
     # ------------------------------------------------------------------ stream control
     @property
@@ -132,14 +135,8 @@ class StreamingEnhancer:
     @torch.inference_mode()
     def _step(self) -> np.ndarray:
         """Enhance the frame in the input buffer; return the hop samples it makes final."""
-        n_fft, hop = self.n_fft, self.hop
-        frame = torch.from_numpy(self._frame) * self._window  # (n_fft,)
-        spec = torch.view_as_real(torch.fft.rfft(frame, n=n_fft))  # (F,2)
-        spec = spec.reshape(1, -1, 1, 2)  # (1,F,1,2)
-        feat = self.model.features(spec)  # (1,3,1,129)
-        mask, self.state = self.model.core(feat, self.state)  # (1,2,1,129)
-        enh = self.model.apply_mask(mask, spec)[0, :, 0]  # (F,2)
-        y = torch.fft.irfft(torch.view_as_complex(enh.contiguous()), n=n_fft) * self._window  # (n_fft,)
+        hop = self.hop
+        y, self.state = self._hop_step(torch.from_numpy(self._frame), self.state)  # (n_fft,)
         self._ola += y.numpy() / self._gain
         out = self._ola[:hop].copy()  # (hop,) final: no later frame overlaps it
         self._ola[:-hop] = self._ola[hop:]
@@ -148,3 +145,38 @@ class StreamingEnhancer:
         self._fill -= hop
         self.samples_out += hop
         return out
+
+
+class HopStep(nn.Module):
+    """One hop of the stream as a module: ``(frame (n_fft,), state) -> (y (n_fft,), new state)``,
+    ``y`` the windowed inverse FFT of the enhanced frame, ready to overlap-add::
+
+        frame -> window, rfft -> spec (1,F,1,2) -> features -> core(feat, state) -> apply_mask -> irfft, window
+    """
+
+    def __init__(self, model: nn.Module, win: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("win", win)
+        self.n_fft = int(win.numel())
+
+    def forward(self, frame: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        spec = torch.view_as_real(torch.fft.rfft(frame * self.win, n=self.n_fft))  # (F,2)
+        spec = spec.reshape(1, -1, 1, 2)  # (1,F,1,2)
+        feat = self.model.features(spec)  # (1,3,1,129)
+        mask, new = self.model.core(feat, state)  # (1,2,1,129)
+        enh = self.model.apply_mask(mask, spec)[0, :, 0]  # (F,2)
+        y = torch.fft.irfft(torch.view_as_complex(enh.contiguous()), n=self.n_fft) * self.win  # (n_fft,)
+        return y, new
+
+    def frozen(self, state: dict[str, torch.Tensor]) -> torch.jit.ScriptModule:
+        """This step traced for one frame and frozen (TorchScript): the same numbers, bit for bit
+        (no folding that changes rounding), about twice as fast, because the ~200 module calls of
+        a step no longer go through Python. The weights are copied in: build it after loading them."""
+        import warnings
+
+        frame = torch.zeros(self.n_fft)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarning: the T == 1 branches are what a hop runs
+            traced = torch.jit.trace(self.eval(), (frame, state), strict=False, check_trace=False)
+            return torch.jit.freeze(traced, optimize_numerics=False)
