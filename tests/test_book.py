@@ -48,6 +48,8 @@ def test_the_book_builds_the_markdown_not_the_generated_notebooks():
     for md in CHAPTERS:
         rel = md.with_suffix(".ipynb").relative_to(REPO).as_posix()
         assert any(fnmatch.fnmatch(rel, p) for p in CONFIG["exclude_patterns"]), rel
+    # the launch link is {colab_url}/github/OWNER/REPO/blob/BRANCH/{path_to_book}/book/NN_name.ipynb
+    assert CONFIG["repository"].get("path_to_book", "") == "", "the book is the repository root: no ./ in launch links"
 
 
 def test_no_notebook_generator_scripts():
