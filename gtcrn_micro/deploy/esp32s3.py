@@ -10,6 +10,7 @@ tensor quantization, arena, the int8 mask sequence) is read in a child process
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,7 @@ import numpy as np
 from ..config import MODEL_NAMES, get_config
 from ..export.tflm_run import run_child
 from . import cgen
+from .s3cost import CPU_MHZ
 
 __all__ = ["DeployError", "Pins", "DEFAULT_PINS", "Project", "inspect_tflite", "generate_esp32s3_project",
            "write_reference_vectors", "read_reference_vectors", "run_host_test", "ARENA_MARGIN", "arena_with_margin"]
@@ -28,6 +30,7 @@ __all__ = ["DeployError", "Pins", "DEFAULT_PINS", "Project", "inspect_tflite", "
 TEMPLATE = Path(__file__).resolve().parent / "template" / "esp32s3"
 ARENA_MARGIN = (0.10, 4096)  # arena = measured * (1 + 10 %) + 4 KB, rounded up to 1 KB: TFLM versions differ a little
 TASK_STACK = 16384  # main task stack: TFLM's Invoke call frames plus logging; DSP buffers are static
+REPORT_HOPS = 250  # default hops between two cycle-counter lines (menuconfig: GTCRN_REPORT_HOPS)
 REF_MAGIC = 0x56525447  # "GTRV"
 
 
@@ -136,6 +139,46 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def component_versions(template: Path = TEMPLATE) -> dict[str, str]:
+    """The version constraints ``main/idf_component.yml`` pins: ``{"idf": ">=5.1", "espressif/esp-tflite-micro": ...}``."""
+    text = (template / "main" / "idf_component.yml").read_text()
+    return dict(re.findall(r'^\s+([\w./-]+):\s*"([^"]+)"', text, re.M))
+
+
+def cost_paragraph(path: str | Path, model: str) -> str:
+    """The README's estimate of one core's share per hop, from the cost model
+    (:func:`gtcrn_micro.deploy.s3cost.s3_profile`, without the TFLM arena or callgrind: about a second)."""
+    from .s3cost import s3_profile
+
+    command = f"`gtcrn-micro profile --target esp32s3 --model {model} --tflite {Path(path).name}`"
+    try:
+        p = s3_profile(path, model=model, arena=False)
+    except FileNotFoundError:  # the calibration ships with a source checkout (benchmarks/deploy), not with a wheel
+        return ("No estimate in this install: the cost model's calibration (`benchmarks/deploy/s3_calibration.json`) "
+                f"comes with a source checkout of GTCRN-Micro; run {command} there. Until a board measures it, "
+                "assume that one core may not keep up.")
+    low, mid, high = (p[f"core_share_{k}"] for k in ("low", "central", "high"))
+    if low > 1:
+        verdict = ("Even the low estimate is above one core: expect this step to fall behind on one core "
+                   "(an overrun, below).")
+    elif mid > 1:
+        verdict = "The central estimate is above one core: one core probably does not keep up."
+    elif high > 1:
+        verdict = "The high estimate is above one core: one core may not keep up."
+    else:
+        verdict = f"Every estimate is below one core (the high one at {100 * high:.0f} %)."
+    return (f"The project's cost model estimates **{p['ms_per_hop_low']:.1f} / {p['ms_per_hop_central']:.1f} / "
+            f"{p['ms_per_hop_high']:.1f} ms** (low / central / high) for one {p['hop_ms']:g} ms hop at "
+            f"{p['cpu_mhz']} MHz, that is **{100 * low:.0f} % / {100 * mid:.0f} % / {100 * high:.0f} % of one core**. "
+            f"{verdict} The firmware runs the whole loop in the main task, on one core (the step is not split "
+            "across the two cores).\n\n"
+            f"This is an estimate, not a measurement: {p['ops']} ops per hop, {p['reference_kernel_ops']} of them on "
+            "TFLM's portable reference kernels, costed from ESP-NN's published ESP32-S3 timings and from "
+            "instruction counts on a PC (method: `gtcrn_micro/deploy/s3cost.py`; the range is about "
+            f"{p['total_cycles'][2] / max(p['total_cycles'][0], 1):.1f}x wide). {command} prints it op by op; "
+            "the cycle counter below measures the real number.")
+
+
 def arena_with_margin(measured: int) -> int:
     """The fixed arena of the firmware: measured TFLM arena plus :data:`ARENA_MARGIN`, rounded up to 1 KB."""
     frac, extra = ARENA_MARGIN
@@ -177,9 +220,20 @@ def generate_esp32s3_project(model: str = "micro", tflite: str | Path | None = N
     arena = arena_with_margin(info["arena_bytes"])
     ops = [name for name, _ in info["ops"]]
     banner = cgen.BANNER.strip()
+    a = cfg.audio
+    states = [k for k in info["inputs"] if k != "feat"]
+    versions = component_versions()
     values = {"BANNER": banner, "MODEL": model, "PROJECT": f"gtcrn_{model}_esp32s3", "ARENA": arena,
               "ARENA_MEASURED": info["arena_bytes"], "MODEL_BYTES": len(data), "TASK_STACK": TASK_STACK,
-              "HOP_MS": f"{cfg.audio.hop_ms:g}", "TFLITE": path.name,
+              "HOP_MS": f"{a.hop_ms:g}", "TFLITE": path.name,
+              "HOP_MS_1F": f"{a.hop_ms:.1f}", "NUM_OPS": len(ops), "NUM_STATES": len(states),
+              "STATE_BYTES": sum(int(np.prod(info["inputs"][k]["shape"])) for k in states),
+              "SAMPLE_RATE": a.sample_rate, "HOP": a.hop_length, "N_FFT": a.n_fft,
+              "LATENCY_MS": f"{1000 * a.n_fft / a.sample_rate:g}", "REPORT_HOPS": REPORT_HOPS,
+              "REPORT_SECONDS": f"{REPORT_HOPS * a.hop_ms / 1000:g}",
+              "BUDGET_CYCLES": f"{round(a.hop_ms * 1e-3 * CPU_MHZ * 1e6):,}",
+              "IDF_VERSION": versions["idf"], "TFLM_COMPONENT": versions["espressif/esp-tflite-micro"],
+              "COST": cost_paragraph(path, model),
               "PIN_ROWS": "\n".join(f"| {s} | {g} | {m} | {a} |" for s, g, m, a in pins.table()),
               **{k.upper(): v for k, v in asdict(pins).items()}}
     out.mkdir(parents=True, exist_ok=True)
