@@ -1,0 +1,54 @@
+"""Tables as a reader sees them in the book: rounded, integers as integers, no NaN, inf or -0.0.
+
+``tidy_table(df)`` returns a copy of a data frame whose numbers are display strings: each float
+column rounded to ``digits`` decimals (``-0.000`` shown as ``0.000``), a float column that holds
+only whole numbers (byte counts that a missing value turned into floats) shown as integers with
+thousands separators, a missing value as an en dash, an infinite one as ``∞`` (an SNR of two
+identical signals). Strings and the index are left as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import pandas as pd
+
+__all__ = ["tidy_table"]
+
+MISSING = "\u2013"  # en dash
+INFINITY = "\u221e"
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool)
+
+
+def _whole(column: pd.Series) -> bool:
+    """Every finite number in the column is a whole number (and there is at least one)."""
+    finite = [float(v) for v in column if _is_number(v) and math.isfinite(v)]
+    return bool(finite) and all(v.is_integer() for v in finite)
+
+
+def _cell(v, digits: int, whole: bool) -> object:
+    if v is None or v is pd.NA or v is pd.NaT or (_is_number(v) and math.isnan(v)):
+        return MISSING
+    if not _is_number(v):
+        return v
+    if math.isinf(v):
+        return INFINITY if v > 0 else "-" + INFINITY
+    if whole or isinstance(v, Integral):
+        return f"{int(v):,}"
+    text = f"{float(v):.{digits}f}"
+    return text[1:] if text.lstrip("-").strip("0.") == "" and text.startswith("-") else text
+
+
+def tidy_table(df: pd.DataFrame, digits: int | dict[str, int] = 3) -> pd.DataFrame:
+    """A copy of ``df`` ready to show: ``digits`` decimals (one number, or per column, default 3)."""
+    out = df.copy().astype(object)
+    for i, name in enumerate(df.columns):  # by position: column names may repeat or be tuples
+        d = digits.get(name, 3) if isinstance(digits, dict) else digits
+        column = df.iloc[:, i]
+        whole = _whole(column)
+        out.iloc[:, i] = [_cell(v, d, whole) for v in column]
+    return out

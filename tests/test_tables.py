@@ -1,0 +1,24 @@
+import math
+
+import numpy as np
+import pandas as pd
+
+from gtcrn_micro.tables import INFINITY, MISSING, tidy_table
+
+
+def test_tidy_table_rounds_and_shows_integers_missing_and_infinite_values():
+    df = pd.DataFrame({"snr": [127.923631, math.inf, np.nan, -0.0001], "bytes": [167916.0, 169024.0, np.nan, 12.0],
+                       "name": ["float", "int8", "x", "y"], "ops": [433, 438, 455, 1]}, index=list("abcd"))
+    t = tidy_table(df, digits={"snr": 1})
+    assert t["snr"].tolist() == ["127.9", INFINITY, MISSING, "0.0"]  # no -0.0
+    assert t["bytes"].tolist() == ["167,916", "169,024", MISSING, "12"]  # whole floats shown as integers
+    assert t["name"].tolist() == ["float", "int8", "x", "y"] and t["ops"].tolist() == ["433", "438", "455", "1"]
+    assert list(t.index) == list("abcd") and df["snr"].iloc[0] == 127.923631  # the input is left alone
+
+
+def test_tidy_table_default_digits_negative_infinity_and_repeated_columns():
+    df = pd.DataFrame([[0.12345, -math.inf, -0.0], [2.5, 1.0, -1.23456]], columns=["a", "a", "b"])
+    t = tidy_table(df)
+    assert t.iloc[:, 0].tolist() == ["0.123", "2.500"]
+    assert t.iloc[:, 1].tolist() == ["-" + INFINITY, "1"]
+    assert t.iloc[:, 2].tolist() == ["0.000", "-1.235"]
