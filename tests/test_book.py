@@ -34,6 +34,12 @@ def test_config_executes_every_notebook_and_fails_on_errors():
     assert "sphinx_exercise" in CONFIG["sphinx"]["extra_extensions"]
 
 
+def test_displayed_markdown_tables_render_as_tables():
+    """display(Markdown(...)) of a pipe table (model cards, benchmark tables) must become an HTML table:
+    myst-nb's default output format, CommonMark, has no tables and shows the pipes as text."""
+    assert CONFIG["sphinx"]["config"].get("nb_render_markdown_format") == "gfm"
+
+
 def test_every_toc_entry_exists_as_markdown_and_generated_notebook():
     assert (REPO / (TOC["root"] + ".md")).exists()
     assert len(CHAPTERS) >= 2
@@ -119,3 +125,41 @@ def test_pages_workflow_builds_with_make_book_and_readme_links_the_published_add
     assert "path: _build/html" in workflow
     owner, repo = CONFIG["repository"]["url"].removeprefix("https://github.com/").strip("/").split("/")
     assert f"https://{owner}.github.io/{repo}/" in (REPO / "README.md").read_text()
+
+
+_EXERCISE = re.compile(r"^```\{exercise\}[^\n]*\n:label: (\S+)", flags=re.M)
+_SOLUTION = re.compile(r"^```\{solution-start\} (\S+)\n((?::[^\n]*\n)*)```\n(.*?)^```\{solution-end\}", flags=re.M | re.S)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_ends_with_summary_then_exercises_with_hidden_executed_solutions(path):
+    """2-4 labelled exercises after the summary, each with a dropdown solution whose code cells run in the build."""
+    text = path.read_text()
+    labels = _EXERCISE.findall(text)
+    assert 2 <= len(labels) <= 4, f"{path.name}: {len(labels)} exercises, want 2-4"
+    headings = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert headings[-2:] == ["Summary", "Exercises"], f"{path.name}: end with '## Summary' then '## Exercises'"
+    assert text.index("## Exercises") < text.index("```{exercise}")
+    solutions = {label: (options, body) for label, options, body in _SOLUTION.findall(text)}
+    for label in labels:
+        assert label in solutions, f"{path.name}: exercise {label} has no solution-start/solution-end"
+        options, body = solutions[label]
+        assert ":class: dropdown" in options, f"{path.name}: the solution of {label} must be hidden (dropdown)"
+        assert "```{code-cell} ipython3" in body, f"{path.name}: the solution of {label} has no code that executes"
+        assert "skip-execution" not in body and "raises-exception" not in body
+    assert set(solutions) == set(labels), f"{path.name}: a solution without its exercise"
+
+
+def test_exercise_labels_are_unique_across_the_book():
+    labels = [label for md in CHAPTERS for label in _EXERCISE.findall(md.read_text())]
+    assert len(labels) == len(set(labels)), labels
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_figures_are_numbered_chapter_dot_figure_in_order(path):
+    """Every caption reads '*Figure N.M: ...' with N the chapter's number and M = 1, 2, ... in order."""
+    chapter = int(path.name[:2])
+    captions = re.findall(r"^\*Figure ([^:]*):", path.read_text(), flags=re.M)
+    assert captions == [f"{chapter}.{m}" for m in range(1, len(captions) + 1)], f"{path.name}: {captions}"
+    assert len(captions) == len(re.findall(r"^\*Figure", path.read_text(), flags=re.M))
+
