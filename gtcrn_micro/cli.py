@@ -253,12 +253,13 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 
 def _export_run(args: argparse.Namespace) -> int:
-    from .export import calibration_mixtures, calibration_trace, export_model, sample_mixtures
+    from .export import STEP_MODELS, calibration_mixtures, calibration_trace, export_model, sample_mixtures
     from .model import build_model
-    from .training import load_checkpoint
+    from .training import model_from_checkpoint
 
-    if args.model != "micro":
-        raise CLIError(f"Only the micro model has a streaming step to export (not {args.model!r}).")
+    if args.model not in STEP_MODELS:
+        raise CLIError(f"Only the {' and '.join(STEP_MODELS)} models have a streaming step to export "
+                       f"(not {args.model!r}).")
     if bool(args.calib_speech) != bool(args.calib_noise):
         raise CLIError("Pass both --calib-speech and --calib-noise, or neither (then the shipped clips are used).")
     if not args.verbose:
@@ -266,9 +267,13 @@ def _export_run(args: argparse.Namespace) -> int:
 
         with filtered_stderr():  # the exporter needs TensorFlow: load it here, its start-up lines filtered
             import tensorflow  # noqa: F401
-    model = build_model(args.model).eval()
-    if args.checkpoint:
-        load_checkpoint(args.checkpoint, model)
+    if args.checkpoint:  # the model as the checkpoint was trained (its --model-option settings)
+        model, _ = model_from_checkpoint(args.checkpoint)
+        if getattr(model, "cfg", None) is not None and model.cfg.name != args.model:
+            raise CLIError(f"{args.checkpoint} holds a {model.cfg.name!r} model, not {args.model!r}: "
+                           f"pass --model {model.cfg.name}.")
+    else:
+        model = build_model(args.model).eval()
     noisy = (calibration_mixtures(args.calib_speech, args.calib_noise, n=args.calib_items) if args.calib_speech
              else sample_mixtures())
     if not 0 <= args.tail < 0.5:

@@ -124,10 +124,12 @@ class Config:
 _PRESETS: dict[str, Config] = {
     "gtcrn": Config(model=ModelConfig(name="gtcrn")),
     "micro": Config(model=ModelConfig(name="micro", compress_exponent=0.3, dual_path="gru", tra_energy="abs")),
-    # ESP32-S3-native: channels a multiple of 16, depthwise convs over time only (kernel (3,1)),
-    # GRU per band with 16 units, TRA in every GTConvBlock (model/s3.py explains each choice).
-    "s3": Config(model=ModelConfig(name="s3", compress_exponent=0.3, dual_path="gru", dp_hidden=16, gt_kernel_f=1,
-                                   tcn_dilations=(1, 2, 4))),
+    # ESP32-S3-native: channels a multiple of 16, depthwise convs over time only (kernel (3,1)), TRA in
+    # every GTConvBlock (model/s3.py explains each choice). Dual path: one block of causal TCNs, the
+    # design chosen among the measured candidates (benchmarks/candidates/s3_candidates.md);
+    # ``dual_path="gru"`` (per-band GRU as 1x1 convs, 16 units) is the other candidate.
+    "s3": Config(model=ModelConfig(name="s3", compress_exponent=0.3, dual_path="tcn", dp_blocks=1, dp_hidden=16,
+                                   gt_kernel_f=1, tcn_dilations=(1, 2, 4))),
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_PRESETS)
 

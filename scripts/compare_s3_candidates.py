@@ -1,7 +1,7 @@
 """ESP32-S3-native candidate designs (issue 20): quality, int8 loss and S3 cost in one table.
 
     python scripts/compare_s3_candidates.py runs/candidates/s3-gru runs/candidates/s3-tcn \
-        --cost-only gru2=dp_blocks=2 tcn2=dual_path=tcn,dp_blocks=2
+        --cost-only gru2=dual_path=gru,dp_blocks=2 tcn2=dp_blocks=2
 
 Each RUN folder is a brief training run of the ``s3`` preset (its exact command is in the run's
 ``command.txt``; all runs use the same data, split and validation mixtures). For each run, its

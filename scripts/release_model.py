@@ -3,6 +3,13 @@
     python scripts/release_model.py --run runs/micro-abs2 --speech ../shared/data/speech --noise ../shared/data/noise
     python scripts/release_model.py --int8 --run runs/micro-bound --speech ... --noise ... --last WHY
     python scripts/release_model.py --model gtcrn --run runs/gtcrn --speech ... --noise ...
+    python scripts/release_model.py --model s3 --run runs/s3
+
+The ``s3`` model (the ESP32-S3-native design) ships as ONE set of weights for float and int8
+(``gtcrn_micro.training.release_step_model``): ``s3.pt``, ``s3_float.tflite`` and
+``s3_int8.tflite`` from the run's best validation epoch, the int8 step calibrated on the run's
+training split, both scored on the run's validation mixtures, the int8 step costed for the S3;
+the report goes to ``benchmarks/export/s3_report.json``. Its data folders come from the run.
 
 The micro model ships as two checkpoints, each chosen on validation for what it is used for:
 
@@ -49,12 +56,39 @@ def _stage_scores(path: str) -> dict:
                 for row in csv.DictReader(f)}
 
 
+def _release_s3(args, argv) -> int:
+    """One model per job: float checkpoint and int8 step from the same weights."""
+    import torch
+
+    torch.set_num_threads(1)
+    from gtcrn_micro.training.release import release_step_model, write_step_card
+
+    scores = _scores(args.scores, "s3") if args.scores else None
+    out = REPO / "benchmarks" / "export"
+    if args.card_only:  # the card again with test rows, from the release's own report (no new export)
+        report = json.loads((out / "s3_report.json").read_text())
+        write_step_card(report, "s3", test_scores=scores)
+        print("rewrote gtcrn_micro/checkpoints/s3.md" + (" with test rows" if scores else ""))
+        return 0
+    report = release_step_model(args.run or "runs/s3", "s3", calib_items=args.calib_items, val_items=args.val_items,
+                                test_scores=scores)
+    report["command"] = "python scripts/release_model.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "s3_report.json").write_text(json.dumps(report, indent=1, default=str))
+    v = report["validation"]
+    print(f"released s3 (epoch {report['epoch']}): validation PESQ-wb float {v['float_pesq']:.3f}, int8 "
+          f"{v['int8_pesq']:.3f} (change {v['int8_pesq_change']:+.3f} +- {v['int8_pesq_change_se']:.3f}), "
+          f"{v['items']} mixtures")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=("micro", "gtcrn"), default="micro")
+    p.add_argument("--model", choices=("micro", "gtcrn", "s3"), default="micro")
     p.add_argument("--run", default=None, help="training run folder (default runs/MODEL)")
-    p.add_argument("--speech", nargs="+", required=True)
-    p.add_argument("--noise", nargs="+", required=True)
+    p.add_argument("--speech", nargs="+", help="speech folders of the run (micro, gtcrn; s3 reads its run's)")
+    p.add_argument("--noise", nargs="+", help="noise folders of the run (micro, gtcrn; s3 reads its run's)")
+    p.add_argument("--val-items", type=int, default=None, help="s3: score on the first N validation mixtures")
     p.add_argument("--calib-items", type=int, default=32)
     p.add_argument("--scores", metavar="CSV", help="results.csv of scripts/benchmark_quality.py: put the model's rows "
                    "(and the noisy row) in the model card as test scores")
@@ -76,6 +110,12 @@ def main(argv=None) -> int:
     from gtcrn_micro.training import load_checkpoint
     from gtcrn_micro.training.release import CHECKPOINT_DIR, release_checkpoint
 
+    if args.model == "s3":
+        if args.int8 or args.last:
+            p.error("--model s3 releases float and int8 together from the best epoch: no --int8, --last")
+        return _release_s3(args, argv)
+    if not (args.speech and args.noise):
+        p.error("--speech and --noise are required for micro and gtcrn")
     if args.int8 and args.model != "micro":
         p.error("--int8: only the micro model has integer steps")
     scores = _scores(args.scores, args.model) if args.scores else {}

@@ -13,12 +13,15 @@ from torch import nn
 from ..audio.blocks import ChunkedRun, SpecBlocks
 from .pipeline import load_step
 
-__all__ = ["TFLITE_SOURCE", "TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
+__all__ = ["STEP_MODELS", "TFLITE_SOURCE", "TFLiteEnhancer", "shipped_tflite", "tflite_backend"]
 
 #: The shipped checkpoint that the shipped ``micro_*.tflite`` steps were exported from: the micro
 #: model fine-tuned with bounded activations for int8 (chapter 5). It is shipped apart from the float
 #: ``micro`` checkpoint, which is chosen on float validation quality alone.
 TFLITE_SOURCE = "micro_bounded"
+
+#: Presets with a streaming step that exports to TFLite (``gtcrn`` has none).
+STEP_MODELS = ("micro", "s3")
 
 
 class TFLiteEnhancer:
@@ -61,13 +64,13 @@ def tflite_backend(model: str, checkpoint, kind: str, runtime: str = "litert"):
     """
     from ..model import build_model
 
-    if model != "micro":
-        raise ValueError(f"Only the micro model has an exported step, not {model!r}.")
+    if model not in STEP_MODELS:
+        raise ValueError(f"Only the {' and '.join(STEP_MODELS)} models have an exported step, not {model!r}.")
     path = Path(checkpoint) if checkpoint else shipped_tflite(model, kind)
     if path.suffix != ".tflite":
         raise ValueError(f"Backend tflite-{kind} needs a .tflite file from `gtcrn-micro export`, not {path.name}.")
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: export one with `gtcrn-micro export --model micro "
+        raise FileNotFoundError(f"{path} does not exist: export one with `gtcrn-micro export --model {model} "
                                 f"--checkpoint CKPT -o DIR` and pass --checkpoint DIR/step_{kind}.tflite.")
     enhancer = TFLiteEnhancer(build_model(model), path, runtime)  # host parts have no trained weights
     return ChunkedRun(enhancer.new_stream), path

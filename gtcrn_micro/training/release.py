@@ -16,7 +16,7 @@ import torch
 from ..data import MixConfig
 from .trainer import load_checkpoint
 
-__all__ = ["CHECKPOINT_DIR", "release_checkpoint"]
+__all__ = ["CHECKPOINT_DIR", "release_checkpoint", "release_step_model", "write_step_card"]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -33,6 +33,18 @@ def _draw_rules(cfg: dict) -> str:
     if cfg.get("min_speech_active"):
         rules.append(f"excerpts with under {cfg['min_speech_active']:.0%} active frames redrawn (`--min-speech-active`)")
     return (" Speech: " + "; ".join(rules) + ".") if rules else ""
+
+
+def _clean_share(share) -> str:
+    return f", {share:.0%} clean speech (SNR 100 dB, no room)" if share else ""
+
+
+def _split_rule(cfg: dict) -> str:
+    """How the run held out its validation files (``--split``)."""
+    if cfg.get("split") == "speaker":
+        return (f"validation split by speaker ({cfg['val_fraction']:.0%} of each source's speaker folders, no speaker on "
+                "both sides; files of unknown speaker by file hash), validation mixtures drawn from each source in turn")
+    return f"validation split by file hash ({cfg['val_fraction']:.0%} of files)"
 
 
 def _lineage(start: str, limit: int = 20) -> list[dict]:
@@ -59,12 +71,13 @@ def _lineage(start: str, limit: int = 20) -> list[dict]:
 
 def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKPOINT_DIR,
                        test_scores: dict | None = None, checkpoint: str = "best.pt", why: str = "",
-                       role: str = "") -> Path:
+                       role: str = "", sections: list[str] | None = None) -> Path:
     """Write ``dest/{name}.pt`` and ``dest/{name}.md`` from ``run_dir``'s best checkpoint.
 
     ``checkpoint="last.pt"`` releases the run's last epoch instead; ``why`` must then say on what
     validation measurement that choice rests (it goes into the card). ``role``, if given, is a
-    sentence under the card's title saying what the checkpoint is shipped for.
+    sentence under the card's title saying what the checkpoint is shipped for. ``sections``: more
+    Markdown lines (whole ``##`` sections) placed before the test-set section.
     """
     run, dest = Path(run_dir), Path(dest)
     if checkpoint not in ("best.pt", "last.pt"):
@@ -102,9 +115,10 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         f"- Speech folders: {', '.join(cfg['speech_dirs'])}; noise folders: {', '.join(cfg['noise_dirs'])}",
         f"- Data: on-the-fly mixtures (SNR {mix.snr_db[0]:g}..{cfg.get('snr_max', mix.snr_db[1]):g} dB, level "
         f"{mix.level_db[0]:g}..{mix.level_db[1]:g} dBFS, {mix.reverb_prob:.0%} simulated "
-        f"rooms, synthetic noise and babble), {cfg['segment_seconds']} s segments, batch {cfg['batch_size']}; validation "
-        f"split by file hash ({cfg['val_fraction']:.0%} of files), {cfg['val_items']} fixed validation mixtures of "
-        f"{cfg['val_seconds']} s (SNR {mix.snr_db[0]:g}..{mix.snr_db[1]:g} dB).{_draw_rules(cfg)}",
+        f"rooms, synthetic noise and babble{_clean_share(cfg.get('clean_share'))}), {cfg['segment_seconds']} s "
+        f"segments, batch {cfg['batch_size']}; {_split_rule(cfg)}, {cfg['val_items']} fixed validation mixtures of "
+        f"{cfg['val_seconds']} s (SNR {mix.snr_db[0]:g}..{cfg.get('val_snr_max', mix.snr_db[1]):g} dB"
+        f"{_clean_share(cfg.get('val_clean_share'))}).{_draw_rules(cfg)}",
     ]
     if data:
         lines.append(f"- Files and minutes: {json.dumps(data)}")
@@ -141,6 +155,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         "|---|---|---|---|",
         f"| {best['val_pesq']:.3f} | {best['val_stoi']:.3f} | {best['val_si_snr']:.2f} | {best['val_loss']:.3f} |",
         "",
+        *(sections or []),
         "## Test (VoiceBank-DEMAND test set, 824 utterances; reported, never used for choices)",
         "",
     ]
@@ -152,3 +167,112 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         lines.append("Not measured for this checkpoint yet.")
     (dest / f"{name}.md").write_text("\n".join(lines) + "\n")
     return dest / f"{name}.pt"
+
+
+def _step_sections(val: dict, cost: dict, name: str, calib: str) -> list[str]:
+    """Model-card sections of a step model's release: int8 on validation, and its ESP32-S3 cost."""
+    f = lambda v, d=3: "-" if v is None or v != v else f"{v:.{d}f}"  # noqa: E731  (NaN -> "-")
+    lines = [
+        f"## Float and int8 on the same validation mixtures (one set of weights: `{name}.pt`, `{name}_int8.tflite`)",
+        "",
+        f"The int8 step (`{name}_int8.tflite`) runs the whole audio path: float STFT and features on the host, the int8 "
+        f"step, the mask on the host. Calibration: {calib}. Items: {val['items']} (the run's fixed validation set).",
+        "",
+        "| mixtures | items | float PESQ-wb | int8 PESQ-wb | float STOI | int8 STOI | float SI-SNR (dB) | int8 SI-SNR (dB) |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| all | {val['items']} | {f(val['float_pesq'])} | {f(val['int8_pesq'])} | {f(val['float_stoi'])} | "
+        f"{f(val['int8_stoi'])} | {f(val['float_si_snr'], 2)} | {f(val['int8_si_snr'], 2)} |",
+    ]
+    from ..data.splits import snr_band_order
+
+    by = val.get("by_label") or {}
+    for label, row in sorted(by.items(), key=lambda kv: snr_band_order().index(kv[0]) if kv[0] in snr_band_order() else 99):
+        lines.append(f"| {label} | {row['items']} | {f(row.get('float_pesq'))} | {f(row.get('int8_pesq'))} | "
+                     f"{f(row.get('float_stoi'))} | {f(row.get('int8_stoi'))} | {f(row.get('float_si_snr'), 2)} | "
+                     f"{f(row.get('int8_si_snr'), 2)} |")
+    lines += ["", f"int8 minus float, PESQ-wb, paired over items: {val['int8_pesq_change']:+.3f} "
+              f"(standard error {val['int8_pesq_change_se']:.3f}).", ""]
+    if cost:
+        lines += [
+            "## Cost on the ESP32-S3 (an estimate: `gtcrn-micro profile --target esp32s3`)",
+            "",
+            "| ops | on reference kernels | ms per 16 ms hop (low / central / high) | share of one core (central / high) "
+            "| TFLM arena (B) | model (B) |",
+            "|---|---|---|---|---|---|",
+            f"| {cost['ops']} | {cost['reference_kernel_ops']} | {cost['ms_per_hop_low']:.1f} / "
+            f"{cost['ms_per_hop_central']:.1f} / {cost['ms_per_hop_high']:.1f} | {cost['core_share_central']:.0%} / "
+            f"{cost['core_share_high']:.0%} | {cost['arena_bytes']:,} | {cost['model_bytes']:,} |",
+            "",
+        ]
+    return lines
+
+
+def release_step_model(run_dir: str | Path, name: str, dest: str | Path = CHECKPOINT_DIR,
+                       calib_items: int = 32, val_items: int | None = None, test_scores: dict | None = None,
+                       measure_cost: bool = True, work_dir: str | Path | None = None) -> dict:
+    """Release a step model (float checkpoint and int8 step from the same weights) from ``run_dir``'s best epoch.
+
+    Writes ``dest/{name}.pt``, ``dest/{name}_float.tflite``, ``dest/{name}_int8.tflite`` and the
+    card ``dest/{name}.md``. The int8 step is calibrated on ``calib_items`` mixtures of the run's
+    *training* split; float and int8 are then scored on the run's own validation mixtures (the first
+    ``val_items``, default all; never the test set) and the int8 step is costed for the ESP32-S3.
+    Returns the release report (export checks, validation scores, cost).
+    """
+    import shutil
+    import tempfile
+
+    from ..data.splits import item_labels
+    from ..export import calibration_trace, export_model
+    from ..export.scoring import float_int8_scores
+    from .trainer import TrainConfig, build_datasets, model_from_checkpoint
+
+    run, dest = Path(run_dir), Path(dest)
+    model, ckpt = model_from_checkpoint(run / "best.pt")
+    from ..model.micro import MaskedStepModel
+
+    if not isinstance(model, MaskedStepModel):
+        raise ValueError(f"{run / 'best.pt'} holds a {ckpt.get('model_name')!r} model, which has no streaming step.")
+    cfg = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k in TrainConfig.__dataclass_fields__})
+    train_set, val_set, _ = build_datasets(cfg)
+    calib = [train_set[i][0].numpy() for i in range(calib_items)]
+    calib_text = (f"{calib_items} mixtures of {cfg.segment_seconds:g} s from the run's training split; int8 activation "
+                  "ranges measured and clipped at 1e-4 per side")
+    labels = item_labels(val_set, cfg.speech_dirs)["snr"]
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        report = export_model(model, tmp, calibration_trace(model, calib), kinds=("float", "int8"))
+        for kind in ("float", "int8"):
+            shutil.copy(Path(tmp) / f"step_{kind}.tflite", dest / f"{name}_{kind}.tflite")
+    int8_path = dest / f"{name}_int8.tflite"
+    val = float_int8_scores(model, int8_path, val_set, val_items, labels=labels)
+    cost = {}
+    if measure_cost:
+        from ..deploy import s3_profile
+
+        prof = s3_profile(int8_path, model=ckpt.get("model_name") or "s3", measure=True)
+        cost = {k: prof[k] for k in ("ops", "reference_kernel_ops", "ms_per_hop_low", "ms_per_hop_central",
+                                     "ms_per_hop_high", "core_share_central", "core_share_high", "arena_bytes",
+                                     "model_bytes", "x86_instructions_per_step", "op_histogram")}
+    best = max(ckpt["history"], key=lambda h: h["val_pesq"])
+    result = {"export": report, "validation": val, "cost": cost, "calibration": calib_text,
+              "epoch": best["epoch"], "run": str(run)}
+    write_step_card(result, name, dest, test_scores)
+    return result
+
+
+def write_step_card(result: dict, name: str, dest: str | Path = CHECKPOINT_DIR, test_scores: dict | None = None) -> Path:
+    """(Re)write ``dest/{name}.pt`` and its card from a :func:`release_step_model` result, e.g. with test scores.
+
+    Refuses when the run's best epoch is no longer the released one (a run still training found a
+    better epoch since): release again instead, so that card, checkpoint and int8 step stay one model.
+    """
+    run = Path(result["run"])
+    history = load_checkpoint(run / "best.pt")["history"]
+    now = max(history, key=lambda h: h["val_pesq"])["epoch"]
+    if now != result["epoch"]:
+        raise ValueError(f"{run}'s best epoch is now {now}, not the released {result['epoch']}: release it again.")
+    role = (f"The shipped `{name}` model: one set of weights for float (`--backend torch`, `stream`) and int8 "
+            f"(`{name}_int8.tflite`, `--backend tflite-int8`, the firmware), chosen on float validation PESQ-wb; "
+            "its int8 step is scored on the same validation mixtures below.")
+    return release_checkpoint(run, name, dest, test_scores=test_scores, role=role,
+                              sections=_step_sections(result["validation"], result["cost"], name, result["calibration"]))

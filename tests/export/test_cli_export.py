@@ -3,7 +3,7 @@ from gtcrn_micro.cli import main
 
 def test_export_refuses_the_reference_model(tmp_path, capsys):
     assert main(["export", "--model", "gtcrn", "-o", str(tmp_path)]) == 2
-    assert "Only the micro model" in capsys.readouterr().err  # export: only micro has its calibration recipe
+    assert "Only the micro and s3 models" in capsys.readouterr().err  # gtcrn has no streaming step
 
 
 def test_export_needs_both_calibration_folders(tmp_path, capsys):

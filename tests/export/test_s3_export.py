@@ -12,7 +12,7 @@ from gtcrn_micro.model import build_model
 
 from .test_export import noisy_features
 
-SMALL = get_config("s3").with_model(dilations=(1, 2), dp_blocks=1)
+SMALL = get_config("s3").with_model(dilations=(1, 2), dual_path="gru", dp_blocks=1)  # the GRU-as-convs path; tcn: deploy test
 
 
 def small_s3(**options):

@@ -16,7 +16,7 @@ def randomized(model):
     return model.eval()
 
 
-@pytest.mark.parametrize("options", [{}, {"dual_path": "tcn"}, {"dp_blocks": 1, "tra_where": "encoder"},
+@pytest.mark.parametrize("options", [{}, {"dual_path": "gru", "dp_blocks": 2}, {"dual_path": "gru", "tra_where": "encoder"},
                                      {"sfe_kernel": 1, "gt_kernel_f": 3, "tra_where": "none"}])
 def test_offline_equals_streaming(options):
     torch.manual_seed(0)
