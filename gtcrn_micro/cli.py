@@ -70,13 +70,14 @@ def _profile_target(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- train
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from .training.trainer import add_cli_arguments
+    from .training.options import add_cli_arguments  # no torch: `train --help` answers at once
 
     add_cli_arguments(p)
 
 
 def _train_run(args: argparse.Namespace) -> int:
-    from .training.trainer import config_from_args, train
+    from .training.options import config_from_args
+    from .training.trainer import train
 
     cfg = config_from_args(args)  # bad options fail here, before anything is written
     rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun, only rank 0 writes
