@@ -38,8 +38,8 @@ _export("export", """TFLiteEnhancer calibrate_only calibration_trace clipped_ran
     int8_snr_with_calibration layer_snr limit_to_saturation measure_ranges plot_layer_snr plot_ranges
     quantization_snr quantize_with_ranges random_like_trace sample_mixtures saturation_limits""")
 
-# every chapter: tables shown rounded, integers as integers, no NaN or inf
-_export("tables", "tidy_table")
+# every chapter: tables shown rounded, integers as integers, no NaN or inf; Markdown reports nested in a page
+_export("tables", "tidy_table nested_markdown")
 
 __all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__",
            *_WHERE]

@@ -5,6 +5,10 @@ column rounded to ``digits`` decimals (``-0.000`` shown as ``0.000``), a float c
 only whole numbers (byte counts that a missing value turned into floats) shown as integers with
 thousands separators, a missing value as an en dash, an infinite one as ``∞`` (an SNR of two
 identical signals). Strings and the index are left as they are.
+
+``nested_markdown(text)`` prepares a Markdown document (a model card, a benchmark report) for
+display inside a chapter: its title goes (the chapter introduces it) and its other headings are
+demoted, so that it adds no top-level headings to the page.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from numbers import Integral, Real
 
 import pandas as pd
 
-__all__ = ["tidy_table"]
+__all__ = ["tidy_table", "nested_markdown"]
 
 MISSING = "\u2013"  # en dash
 INFINITY = "\u221e"
@@ -52,3 +56,29 @@ def tidy_table(df: pd.DataFrame, digits: int | dict[str, int] = 3) -> pd.DataFra
         whole = _whole(column)
         out.iloc[:, i] = [_cell(v, d, whole) for v in column]
     return out
+
+
+def nested_markdown(text: str, top: int = 4) -> str:
+    """``text`` without its leading ``# title`` line, its shallowest remaining heading at level ``top``.
+
+    Lines inside fenced code blocks are left alone.
+    """
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if lines and lines[0].startswith("# "):
+        lines.pop(0)
+    fenced, levels = False, []
+    for line in lines:
+        fenced ^= line.lstrip().startswith("```")
+        if not fenced and line.startswith("#") and line.lstrip("#").startswith(" "):
+            levels.append(len(line) - len(line.lstrip("#")))
+    shift = top - min(levels) if levels else 0
+    out, fenced = [], False
+    for line in lines:
+        fenced ^= line.lstrip().startswith("```")
+        if not fenced and line.startswith("#") and line.lstrip("#").startswith(" "):
+            level = len(line) - len(line.lstrip("#"))
+            line = "#" * min(level + shift, 6) + line[level:]
+        out.append(line)
+    return "\n".join(out).strip() + "\n"

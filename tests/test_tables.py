@@ -22,3 +22,14 @@ def test_tidy_table_default_digits_negative_infinity_and_repeated_columns():
     assert t.iloc[:, 0].tolist() == ["0.123", "2.500"]
     assert t.iloc[:, 1].tolist() == ["-" + INFINITY, "1"]
     assert t.iloc[:, 2].tolist() == ["0.000", "-1.235"]
+
+
+def test_nested_markdown_drops_the_title_and_demotes_headings_outside_code():
+    from gtcrn_micro.tables import nested_markdown
+
+    card = "\n# Model card: `micro`\n\nText.\n\n## Training\n\n```\n# a comment, not a heading\n```\n\n### Detail\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    out = nested_markdown(card)
+    assert not out.startswith("#") and out.startswith("Text.")
+    assert "\n#### Training\n" in out and "\n##### Detail\n" in out
+    assert "\n# a comment, not a heading\n" in out and "| 1 | 2 |" in out
+    assert nested_markdown("# Title only\n") == "\n" and nested_markdown("plain\n") == "plain\n"
