@@ -138,6 +138,8 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"| {r['minutes']:g} | {r['label']} | {r['backend']}{status} | {r['peak_rss_mb']:.0f} | "
                      f"{r['wall_s']:.0f} | {r['wall_s'] / sec:.3f} | {r['cpu_s']:.0f} | {r['cpu_s'] / sec:.3f} | "
                      f"{r['load_1min']:.1f} |")
+    if report.get("sources"):
+        lines += ["", "Code: " + "; ".join(f"`{k}` = {v}" for k, v in report["sources"].items()) + "."]
     if report.get("floor_mb"):
         floor = ", ".join(f"{k} {v:.0f} MB" for k, v in report["floor_mb"].items())
         lines += ["", f"Floor: a child that only imports {floor}. The tflite-int8 and tflite-int16x8 backends "
@@ -154,10 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "long_input.json"
     report = json.loads(json_path.read_text()) if json_path.exists() else {"results": {}, "commands": []}
-    report["machine"] = machine()
+    if args.minutes or args.floor or "machine" not in report:
+        report["machine"] = machine()
     command = "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *(argv or sys.argv[1:])])
     report["commands"].append([command, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")])
     src = Path(args.src).resolve()
+    commit = subprocess.run(["git", "-C", str(src), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    report.setdefault("sources", {})[args.label] = commit.stdout.strip()[:100] or str(src)
     if args.floor:
         report["floor_mb"] = import_floor(src)
         print("import floor:", report["floor_mb"], flush=True)
@@ -183,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                 write_markdown(report, out / "long_input.md")
                 (Path(tmp) / "enhanced.wav").unlink(missing_ok=True)
             wav.unlink()
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    write_markdown(report, out / "long_input.md")
     return 0
 
 

@@ -3,10 +3,15 @@
 An :class:`Enhancer` turns a (L,) 16 kHz mono float32 waveform into an enhanced waveform of the
 same length. How it computes that is its *backend*, looked up by name in :data:`BACKENDS`:
 
-- ``torch``: the offline model on the whole clip at once (stft -> model -> istft).
+- ``torch``: the offline model (stft -> model -> istft), run on blocks of frames with its state
+  carried, which gives the one-pass output in memory that does not grow with the clip.
 - ``stream``: the same model one hop at a time with an explicit state
   (:class:`~gtcrn_micro.streaming.StreamingEnhancer`), its fixed latency removed so the output
   lines up with ``torch``'s sample for sample.
+
+Every built-in backend's ``run`` is a :class:`~gtcrn_micro.audio.blocks.ChunkedRun`: files are
+read, enhanced and written in 10 s blocks (``benchmarks/memory/long_input.md``: an hour of audio in
+under 1 GB on every backend).
 - ``tflite-float``, ``tflite-int8``, ``tflite-int16x8`` come with the streaming and
   export stages: add a factory to :data:`BACKENDS` below (import heavy dependencies inside the
   factory, so the CLI lists the backend without loading them), or call :func:`register_backend`
@@ -177,7 +182,8 @@ def _stream_backend(model: str, checkpoint) -> tuple[Run, Path]:
     """The torch model one hop at a time (chapter 3); output shifted back by the stream's latency.
 
     The hop runs as a frozen TorchScript trace of the eager step (bit for bit the same numbers,
-    about twice as fast: see :meth:`~gtcrn_micro.streaming.enhancer.HopStep.frozen`)."""
+    about twice as fast: see :meth:`~gtcrn_micro.streaming.enhancer.HopStep.frozen`). The traced
+    step is built once, so each ``new_stream()`` resets and reuses it: one stream at a time."""
     from ..audio.blocks import BLOCK, AudioScan, ChunkedRun, read_blocks, scan_audio
     from ..streaming import StreamingEnhancer
 
