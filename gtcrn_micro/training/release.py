@@ -9,6 +9,7 @@ scores when a benchmark file is given. Everything in the card is read from the r
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -19,6 +20,10 @@ from .trainer import load_checkpoint
 __all__ = ["CHECKPOINT_DIR", "release_checkpoint", "release_step_model", "write_step_card"]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+
+#: A step model's release copies the run's best.pt here first (``RUN/released.pt``): a run still
+#: training may find a better epoch meanwhile, and the card must describe the weights that shipped.
+SNAPSHOT = "released.pt"
 
 
 def _draw_rules(cfg: dict) -> str:
@@ -80,7 +85,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     Markdown lines (whole ``##`` sections) placed before the test-set section.
     """
     run, dest = Path(run_dir), Path(dest)
-    if checkpoint not in ("best.pt", "last.pt"):
+    if checkpoint not in ("best.pt", "last.pt", SNAPSHOT):
         raise ValueError(f"checkpoint must be 'best.pt' or 'last.pt', not {checkpoint!r}.")
     if checkpoint == "last.pt" and not why.strip():
         raise ValueError("Releasing last.pt instead of the best validation epoch needs a reason (why=...).")
@@ -91,7 +96,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
                          "release the run those weights came from instead.")
     if checkpoint == "last.pt" and ckpt.get("step_in_epoch"):
         raise ValueError(f"{run / 'last.pt'} is in the middle of an epoch; finish the run first.")
-    best = max(history, key=lambda h: h["val_pesq"]) if checkpoint == "best.pt" else history[-1]
+    best = max(history, key=lambda h: h["val_pesq"]) if checkpoint != "last.pt" else history[-1]
     last = json.loads((run / "history.json").read_text())[-1] if (run / "history.json").exists() else history[-1]
     commands = (run / "command.txt").read_text().split("\n") if (run / "command.txt").exists() else []
     commands = [c for c in commands if c.strip()] or ["(not recorded)"]
@@ -149,7 +154,7 @@ def release_checkpoint(run_dir: str | Path, name: str, dest: str | Path = CHECKP
         f"- Parameters in the state dict (incl. fixed ERB weights and SFE buffers): {n_params}.",
         "",
         "## Validation (held-out files of the training material; "
-        + ("the checkpoint was chosen on PESQ here)" if checkpoint == "best.pt" else "scores of the released epoch)"),
+        + ("the checkpoint was chosen on PESQ here)" if checkpoint != "last.pt" else "scores of the released epoch)"),
         "",
         "| PESQ-wb | STOI | SI-SNR (dB) | loss |",
         "|---|---|---|---|",
@@ -218,7 +223,6 @@ def release_step_model(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     ``val_items``, default all; never the test set) and the int8 step is costed for the ESP32-S3.
     Returns the release report (export checks, validation scores, cost).
     """
-    import shutil
     import tempfile
 
     from ..data.splits import item_labels
@@ -227,11 +231,16 @@ def release_step_model(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     from .trainer import TrainConfig, build_datasets, model_from_checkpoint
 
     run, dest = Path(run_dir), Path(dest)
-    model, ckpt = model_from_checkpoint(run / "best.pt")
+    snapshot = run / SNAPSHOT
+    shutil.copyfile(run / "best.pt", snapshot.with_suffix(".tmp"))
+    snapshot.with_suffix(".tmp").replace(snapshot)  # the weights released below, whatever the run does next
+    model, ckpt = model_from_checkpoint(snapshot)
     from ..model.micro import MaskedStepModel
 
     if not isinstance(model, MaskedStepModel):
         raise ValueError(f"{run / 'best.pt'} holds a {ckpt.get('model_name')!r} model, which has no streaming step.")
+    if not ckpt.get("history"):
+        raise ValueError(f"{run / 'best.pt'} has no validated epoch yet: let the run finish one.")
     cfg = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k in TrainConfig.__dataclass_fields__})
     train_set, val_set, _ = build_datasets(cfg)
     calib = [train_set[i][0].numpy() for i in range(calib_items)]
@@ -256,23 +265,27 @@ def release_step_model(run_dir: str | Path, name: str, dest: str | Path = CHECKP
     best = max(ckpt["history"], key=lambda h: h["val_pesq"])
     result = {"export": report, "validation": val, "cost": cost, "calibration": calib_text,
               "epoch": best["epoch"], "run": str(run)}
-    write_step_card(result, name, dest, test_scores)
+    write_step_card(result, name, dest, test_scores, first=True)
     return result
 
 
-def write_step_card(result: dict, name: str, dest: str | Path = CHECKPOINT_DIR, test_scores: dict | None = None) -> Path:
+def write_step_card(result: dict, name: str, dest: str | Path = CHECKPOINT_DIR, test_scores: dict | None = None,
+                    first: bool = False) -> Path:
     """(Re)write ``dest/{name}.pt`` and its card from a :func:`release_step_model` result, e.g. with test scores.
 
-    Refuses when the run's best epoch is no longer the released one (a run still training found a
-    better epoch since): release again instead, so that card, checkpoint and int8 step stay one model.
+    The card describes ``RUN/released.pt``, the copy of best.pt that the release exported; it
+    refuses when that copy is not the shipped ``{name}.pt`` (released again since, or edited), so
+    that card, checkpoint and int8 step stay one model.
     """
-    run = Path(result["run"])
-    history = load_checkpoint(run / "best.pt")["history"]
-    now = max(history, key=lambda h: h["val_pesq"])["epoch"]
-    if now != result["epoch"]:
-        raise ValueError(f"{run}'s best epoch is now {now}, not the released {result['epoch']}: release it again.")
+    run, dest = Path(result["run"]), Path(dest)
+    if not first:  # the release itself writes {name}.pt from the snapshot just below
+        released = load_checkpoint(run / SNAPSHOT)
+        shipped = load_checkpoint(dest / f"{name}.pt")
+        if (released["model"].keys() != shipped["model"].keys()
+                or not all(torch.equal(released["model"][k], shipped["model"][k]) for k in released["model"])):
+            raise ValueError(f"{run / SNAPSHOT} is not the shipped {dest / (name + '.pt')}: release the run again.")
     role = (f"The shipped `{name}` model: one set of weights for float (`--backend torch`, `stream`) and int8 "
             f"(`{name}_int8.tflite`, `--backend tflite-int8`, the firmware), chosen on float validation PESQ-wb; "
             "its int8 step is scored on the same validation mixtures below.")
-    return release_checkpoint(run, name, dest, test_scores=test_scores, role=role,
+    return release_checkpoint(run, name, dest, test_scores=test_scores, role=role, checkpoint=SNAPSHOT,
                               sections=_step_sections(result["validation"], result["cost"], name, result["calibration"]))

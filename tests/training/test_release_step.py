@@ -66,3 +66,17 @@ def test_a_model_without_a_step_is_refused(corpus_dirs, tmp_path):
                       progress=False, threads=1, **settings))
     with pytest.raises(ValueError, match="no streaming step"):
         release_step_model(tmp_path / "run", "gtcrn", dest=tmp_path / "dest")
+
+
+def test_card_describes_the_released_weights_while_the_run_goes_on(released):
+    from gtcrn_micro.training.release import SNAPSHOT, write_step_card
+
+    run, dest, report = released
+    best = torch.load(run / "best.pt", weights_only=False)
+    moved = dict(best, model={k: v + 1 if v.is_floating_point() else v for k, v in best["model"].items()})
+    torch.save(moved, run / "best.pt")  # the run found a "better" epoch after the release
+    card = write_step_card(report, "s3", dest, test_scores={"noisy input": {"pesq": 1.5, "stoi": 0.8, "si_snr": 5.0}})
+    assert "| noisy input | 1.500 |" in (dest / "s3.md").read_text() and card == dest / "s3.pt"
+    torch.save(moved, run / SNAPSHOT)  # but a snapshot that is not the shipped weights is refused
+    with pytest.raises(ValueError, match="release the run again"):
+        write_step_card(report, "s3", dest)
