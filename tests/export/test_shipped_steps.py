@@ -40,3 +40,17 @@ def test_the_cards_name_each_checkpoints_role():
     assert f"The exported TFLite steps come from `{TFLITE_SOURCE}`" in micro
     assert "Source of the shipped `micro_float/int8/int16x8.tflite` steps" in source
     assert "| micro (int8 TFLite Micro) |" in source
+
+
+def test_shipped_s3_is_one_model_for_float_and_int8():
+    from gtcrn_micro.training import model_from_checkpoint
+
+    noisy, _ = mix_at_snr(load_sample("speech_en_2")[:16000], load_sample("noise_birds"), 5.0,
+                          rng=np.random.default_rng(0))
+    model, _ = model_from_checkpoint(shipped_checkpoint("s3"))
+    with torch.no_grad():
+        ref = istft(model(stft(torch.from_numpy(noisy))), len(noisy))[0].numpy()
+    assert _snr_db(ref, TFLiteEnhancer(model, shipped_tflite("s3", "float")).enhance(noisy)) > 60
+    assert _snr_db(ref, TFLiteEnhancer(model, shipped_tflite("s3", "int8")).enhance(noisy)) > 15  # quantized, same weights
+    card = shipped_checkpoint("s3").with_suffix(".md").read_text()
+    assert "one set of weights for float" in card and "| s3 (tflite-int8) |" in card
