@@ -30,7 +30,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "candidates"
@@ -66,28 +65,9 @@ def cost_of(model, trace, tmp: Path) -> tuple[dict, Path]:
 
 def scores(model, int8_path: Path, val_set, items: int) -> dict:
     """Per-item float and int8 scores on the first ``items`` validation mixtures, and their paired change."""
-    import torch
+    from gtcrn_micro.export.scoring import float_int8_scores
 
-    from gtcrn_micro.audio.stft import istft, stft
-    from gtcrn_micro.export import TFLiteEnhancer
-    from gtcrn_micro.training.metrics import score_pair
-
-    enh = TFLiteEnhancer(model, int8_path)
-    rows = {"float": [], "int8": []}
-    for i in range(min(items, len(val_set))):
-        noisy, clean = (t.numpy() for t in val_set[i])
-        with torch.no_grad():
-            f = istft(model(stft(torch.from_numpy(noisy)[None])), len(noisy))[0].numpy()
-        rows["float"].append(score_pair(clean, f))
-        rows["int8"].append(score_pair(clean, enh.enhance(noisy)))
-    out = {"items": len(rows["float"])}
-    for kind, per in rows.items():
-        for metric in per[0]:
-            out[f"{kind}_{metric}"] = float(np.nanmean([r[metric] for r in per]))
-    d = np.array([b["pesq"] - a["pesq"] for a, b in zip(rows["float"], rows["int8"])], dtype=float)
-    d = d[np.isfinite(d)]
-    out["int8_pesq_change"], out["int8_pesq_change_se"] = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-    return out
+    return float_int8_scores(model, int8_path, val_set, items)
 
 
 def trained_row(run: Path, items: int) -> dict:
