@@ -39,7 +39,7 @@ _export("export", """TFLiteEnhancer calibrate_only calibration_trace clipped_ran
     quantization_snr quantize_with_ranges random_like_trace sample_mixtures saturation_limits""")
 
 # every chapter: tables shown rounded, integers as integers, no NaN or inf; Markdown reports nested in a page
-_export("tables", "tidy_table nested_markdown")
+_export("tables", "tidy_table nested_markdown markdown_sections")
 
 __all__ = ["AudioConfig", "Config", "ERBConfig", "ModelConfig", "MODEL_NAMES", "get_config", "__version__",
            *_WHERE]

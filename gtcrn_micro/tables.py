@@ -8,7 +8,9 @@ identical signals). Strings and the index are left as they are.
 
 ``nested_markdown(text)`` prepares a Markdown document (a model card, a benchmark report) for
 display inside a chapter: its title goes (the chapter introduces it) and its other headings are
-demoted, so that it adds no top-level headings to the page.
+demoted, so that it adds no top-level headings to the page. ``markdown_sections(text, keep)``
+keeps the title and only the ``##`` sections named (a model card's validation and test tables
+without its training commands, whose paths belong to the machine that trained it).
 """
 
 from __future__ import annotations
@@ -82,3 +84,28 @@ def nested_markdown(text: str, top: int = 4) -> str:
             line = "#" * min(level + shift, 6) + line[level:]
         out.append(line)
     return "\n".join(out).strip() + "\n"
+
+
+def markdown_sections(text: str, keep) -> str:
+    """``text``'s title and the ``## `` sections whose heading starts with one of ``keep``, in their order.
+
+    Lines inside fenced code blocks never start a section. Raises ``ValueError`` naming what is
+    missing when a kept heading is not in ``text``.
+    """
+    keep = tuple(keep)
+    head, sections, fenced = [], [], False
+    for line in text.splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        if not fenced and line.startswith("## "):
+            sections.append([line])
+        elif sections:
+            sections[-1].append(line)
+        else:
+            head.append(line)
+    title = [line for line in head if line.startswith("# ")][:1]
+    chosen = [sec for sec in sections if sec[0][3:].startswith(keep)]
+    missing = [k for k in keep if not any(sec[0][3:].startswith(k) for sec in chosen)]
+    if missing:
+        raise ValueError(f"No section {', '.join(map(repr, missing))} in this document.")
+    return "\n".join(title + [""] + [line for sec in chosen for line in sec]).strip() + "\n"
+

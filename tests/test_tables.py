@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gtcrn_micro.tables import INFINITY, MISSING, tidy_table
 
@@ -33,3 +34,14 @@ def test_nested_markdown_drops_the_title_and_demotes_headings_outside_code():
     assert "\n#### Training\n" in out and "\n##### Detail\n" in out
     assert "\n# a comment, not a heading\n" in out and "| 1 | 2 |" in out
     assert nested_markdown("# Title only\n") == "\n" and nested_markdown("plain\n") == "plain\n"
+
+
+def test_markdown_sections_keeps_the_title_and_the_named_sections():
+    from gtcrn_micro.tables import markdown_sections
+
+    card = "# Card\n\nintro\n\n## Training\n\n- `cmd ../shared/x`\n\n## Validation (held out)\n\n| a |\n|---|\n| 1 |\n\n```\n## not a section\n```\n\n## Test\n\nrows\n"
+    out = markdown_sections(card, ["Validation", "Test"])
+    assert out.startswith("# Card\n\n## Validation (held out)") and "## Test" in out and "## not a section" in out
+    assert "Training" not in out and "../shared" not in out and "intro" not in out
+    with pytest.raises(ValueError, match="'Cost'"):
+        markdown_sections(card, ["Validation", "Cost"])
